@@ -1,0 +1,191 @@
+"""Galaxy's job configuration, as far as the cluster plan needs it.
+
+Found the way Galaxy and Gravity find it: ``job_config_file`` (relative to galaxy.yml's folder),
+else the inline ``job_config`` mapping, else ``job_conf.yml`` then ``job_conf.xml`` beside
+galaxy.yml. Read from it: static handlers (ids, tags, environment), the assignment methods,
+the default handler, and which tools are sent to which handler id or tag.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector
+
+DEFAULT_JOB_CONFIG_FILES = ("job_conf.yml", "job_conf.xml")
+DYNAMIC_ASSIGN_METHODS = ("db-skip-locked", "db-transaction-isolation")
+
+
+@dataclass
+class StaticHandler:
+    id: str
+    tags: list[str] = field(default_factory=list)
+    environment: dict[str, str] | None = None
+
+
+@dataclass
+class ToolMapping:
+    tool: str
+    handler: str
+    key_path: str
+
+
+@dataclass
+class JobConfig:
+    source: str | None = None          # file on the controller, "inline" or None
+    label: str = "job configuration"   # what problems name as their file
+    handlers: list[StaticHandler] = field(default_factory=list)
+    assign: list[str] | None = None
+    default: str | None = None
+    default_key_path: str = ""
+    tools: list[ToolMapping] = field(default_factory=list)
+
+
+def _split_tags(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    if isinstance(value, list):
+        return [str(t).strip() for t in value if str(t).strip()]
+    return [str(value)]
+
+
+def locate(galaxy_section: dict, config_dir: str | None, galaxy_file: str, out: Collector) -> tuple[str | None, Any]:
+    """Return (label, content) where content is a path, a dict (inline) or None."""
+    job_config_file = galaxy_section.get("job_config_file")
+    if not job_config_file and isinstance(galaxy_section.get("job_config"), dict):
+        return f"{galaxy_file} (galaxy.job_config)", galaxy_section["job_config"]
+    if job_config_file is not None and not isinstance(job_config_file, str):
+        out.error(galaxy_file, "galaxy.job_config_file", "must be a string")
+        return None, None
+    if not job_config_file:
+        if config_dir is None:
+            return None, None
+        for name in DEFAULT_JOB_CONFIG_FILES:
+            candidate = os.path.abspath(os.path.join(config_dir, name))
+            if os.path.exists(candidate):
+                return candidate, candidate
+        return None, None
+    if os.path.isabs(job_config_file):
+        if not os.path.exists(job_config_file):
+            out.error(galaxy_file, "galaxy.job_config_file",
+                      f"{job_config_file} does not exist on the controller")
+            return None, None
+        return job_config_file, job_config_file
+    if config_dir is None:
+        out.error(galaxy_file, "galaxy.job_config_file",
+                  f"relative path {job_config_file!r} needs config_dir when galaxy_config is given inline")
+        return None, None
+    candidate = os.path.abspath(os.path.join(config_dir, job_config_file))
+    if not os.path.exists(candidate):
+        # Gravity silently ignores it (and Galaxy would fail to start): an error here.
+        out.error(galaxy_file, "galaxy.job_config_file",
+                  f"{candidate} does not exist (relative to galaxy.yml's folder {config_dir})")
+        return None, None
+    return candidate, candidate
+
+
+def _parse_xml(path: str, out: Collector) -> JobConfig:
+    conf = JobConfig(source=path, label=path)
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (ElementTree.ParseError, OSError) as exc:
+        out.error(path, "", f"cannot parse job configuration: {exc}")
+        return conf
+    handlers = root.find("handlers")
+    if handlers is not None:
+        assign_with = handlers.get("assign_with")
+        if assign_with:
+            conf.assign = [a.strip() for a in assign_with.split(",")]
+        conf.default = handlers.get("default")
+        conf.default_key_path = "job_conf.handlers.default"
+        for index, element in enumerate(handlers):
+            handler_id = element.get("id")
+            if not handler_id:
+                out.error(path, f"job_conf.handlers.{element.tag}[{index}]", "handler without an id")
+                continue
+            conf.handlers.append(StaticHandler(handler_id, _split_tags(element.get("tags"))))
+    tools = root.find("tools")
+    if tools is not None:
+        for index, element in enumerate(tools.findall("tool")):
+            handler = element.get("handler")
+            if handler:
+                tool_id = element.get("id") or f"#{index}"
+                conf.tools.append(ToolMapping(tool_id, handler, f"job_conf.tools.tool[{tool_id}].handler"))
+    return conf
+
+
+def parse_mapping(data: Any, label: str, prefix: str, out: Collector) -> JobConfig:
+    """Read the YAML form (a file or galaxy.job_config)."""
+    conf = JobConfig(source=label, label=label)
+    if data is None:
+        return conf
+    if not isinstance(data, dict):
+        out.error(label, prefix or "(top)", "job configuration must be a mapping")
+        return conf
+    dot = f"{prefix}." if prefix else ""
+    handling = data.get("handling") or {}
+    if not isinstance(handling, dict):
+        out.error(label, f"{dot}handling", "must be a mapping")
+        handling = {}
+    assign = handling.get("assign", [])
+    if isinstance(assign, str):
+        assign = [a.strip() for a in assign.split(",")]
+    if not isinstance(assign, list):
+        out.error(label, f"{dot}handling.assign", "must be a list of assignment methods")
+        assign = []
+    conf.assign = [str(a) for a in assign]
+    conf.default = handling.get("default")
+    conf.default_key_path = f"{dot}handling.default"
+    processes = handling.get("processes") or {}
+    if not isinstance(processes, dict):
+        out.error(label, f"{dot}handling.processes", "must be a mapping of handler ids to options")
+        processes = {}
+    for handler_id, options in processes.items():
+        options = options or {}
+        if not isinstance(options, dict):
+            out.error(label, f"{dot}handling.processes.{handler_id}", "must be a mapping")
+            continue
+        environment = options.get("environment")
+        if environment is not None and not (
+                isinstance(environment, dict) and all(isinstance(v, str) for v in environment.values())):
+            out.error(label, f"{dot}handling.processes.{handler_id}.environment",
+                      "must be a mapping of variable names to strings")
+            environment = None
+        conf.handlers.append(StaticHandler(str(handler_id), _split_tags(options.get("tags")), environment))
+    tools = data.get("tools") or []
+    if not isinstance(tools, list):
+        out.error(label, f"{dot}tools", "must be a list")
+        tools = []
+    for index, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("handler"):
+            tool_id = str(tool.get("id") or f"#{index}")
+            conf.tools.append(ToolMapping(tool_id, str(tool["handler"]), f"{dot}tools.{index}.handler"))
+    return conf
+
+
+def load_job_config(galaxy_section: dict, config_dir: str | None, galaxy_file: str, out: Collector) -> JobConfig:
+    """Find and read the job configuration of one Galaxy instance."""
+    label, content = locate(galaxy_section, config_dir, galaxy_file, out)
+    if content is None:
+        return JobConfig()
+    if isinstance(content, dict):
+        return parse_mapping(content, label, "galaxy.job_config", out)
+    if content.endswith(".xml"):
+        return _parse_xml(content, out)
+    if content.endswith((".yml", ".yaml")):
+        try:
+            with open(content, encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+        except (OSError, yaml.YAMLError) as exc:
+            out.error(content, "", f"cannot read job configuration: {exc}")
+            return JobConfig()
+        return parse_mapping(data, content, "", out)
+    out.error(galaxy_file, "galaxy.job_config_file", f"unknown job configuration file type: {content}")
+    return JobConfig()

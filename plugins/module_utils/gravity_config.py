@@ -248,6 +248,7 @@ def validate_fields(schema: dict[str, Field], raw: Any, file: str, path: str, ou
         if key not in raw:
             if field.required:
                 out.error(file, f"{path}.{key}", "is required", host)
+                result[key] = ""
                 continue
             default = field.default
             result[key] = dict(default) if isinstance(default, dict) else default
@@ -255,7 +256,9 @@ def validate_fields(schema: dict[str, Field], raw: Any, file: str, path: str, ou
         ok, value = coerce(field, raw[key])
         if not ok:
             out.error(file, f"{path}.{key}", f"must be {_describe(field)}, got {raw[key]!r}", host)
-            continue
+            # keep the structure complete (the default) so later checks still run
+            value = dict(field.default) if isinstance(field.default, dict) else field.default
+
         result[key] = value
     for key in raw:
         if key not in known:

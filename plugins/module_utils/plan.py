@@ -893,16 +893,16 @@ class _InstanceBuilder:
                 proc = self._handler_process(host, ctx, handler.id, {"start_timeout": 20, "stop_timeout": 65,
                                                                      "environment": handler.environment or {}},
                                              None, self.job_conf.label, f"static handler {handler.id}")
-                planned.append(("standalone", handler.id, proc))
-                self._roster_add(roster, handler.id, host, proc, 0, None, list(handler.tags), True,
-                                 self.job_conf.label, f"handlers.{handler.id}")
+                if self._roster_add(roster, handler.id, host, proc, 0, None, list(handler.tags), True,
+                                    self.job_conf.label, f"handlers.{handler.id}"):
+                    planned.append(("standalone", handler.id, proc))
             for server_name, key, index, hs, pools, key_path, origin in dynamic.get(host, []):
                 proc = self._handler_process(host, ctx, server_name, hs, pools, origin, key_path)
-                planned.append(("standalone", server_name, proc))
                 all_pools = list(pools or gc.DEFAULT_HANDLER_POOLS)
                 tags = [p.split(".", 1)[1] for p in all_pools if p.startswith("job-handlers.")]
-                self._roster_add(roster, server_name, host, proc, index, key, tags, False, origin, key_path,
-                                 pools=all_pools)
+                if self._roster_add(roster, server_name, host, proc, index, key, tags, False, origin, key_path,
+                                    pools=all_pools):
+                    planned.append(("standalone", server_name, proc))
             for service_type, name, proc in planned:
                 proc.pop("_position", None)
                 self._add_unit(host, host_plan, service_type, name, self._desc(name), proc)
@@ -1093,14 +1093,14 @@ class _InstanceBuilder:
         return result
 
     def _roster_add(self, roster: dict, server_name: str, host: str, proc: dict, index: int, key: str | None,
-                    tags: list[str], static: bool, file: str, key_path: str, pools: list[str] | None = None) -> None:
+                    tags: list[str], static: bool, file: str, key_path: str, pools: list[str] | None = None) -> bool:
         existing = roster.get(server_name)
         if existing is not None:
             what = "static handler" if existing["static"] else f"dynamic handler key {existing['key']}"
             self.out.error(file, key_path if static else f"{key_path}.name_template",
                            f"handler server name {server_name!r} is not unique: the {what} on {existing['host']} "
                            "has it too", host)
-            return
+            return False
         roster[server_name] = {
             "host": host,
             "unit": proc["unit"],
@@ -1110,6 +1110,7 @@ class _InstanceBuilder:
             "tags": tags,
             "static": static,
         }
+        return True
 
     def _check_assignment(self, dynamic: dict) -> None:
         if not any(dynamic.values()):

@@ -20,6 +20,7 @@ directories inside the case's work dir, so nothing is written elsewhere on the c
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import io
 import json
 import os
@@ -231,6 +232,7 @@ def run_case(case: dict, stub_dir: str) -> dict:
         os.environ.clear()
         os.environ.update(saved)
     result["skipped_dirs"] = sorted(set(GUARD.skipped))
+    result["gravity_version"] = importlib.metadata.version("gravity")
     return result
 
 

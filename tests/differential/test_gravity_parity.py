@@ -190,6 +190,10 @@ def test_every_divergence_is_documented():
     assert set(DIVERGENCE_CHECKS) == used, "every divergence id needs its assertion in DIVERGENCE_CHECKS"
 
 
+def test_oracle_is_gravity_1_2_4(gravity):
+    assert {r["gravity_version"] for r in gravity.values()} == {"1.2.4"}
+
+
 @pytest.mark.parametrize("name", PARITY)
 def test_gravity_accepts_parity_case(name, gravity):
     """The oracle itself: Gravity plans the case and `galaxyctl exec -n` answers for every unit."""

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time build_plan for 10, 100 and 1000 hosts and print a table (no assertions).
 
 Cluster shape: half the hosts web (3 gunicorns each via the gunicorn.instances extension), 40 %

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Steady concurrent HTTP load against a Galaxy fleet (through its proxy), with a JSON report.
 
-Standard library only, so it runs with any python3 (the controller or a test host). C workers
+Standard library only: run it with any python3 (`python3 tests/loadgen/loadgen.py URL ...`). C workers
 (``--concurrency``) each send one request at a time, a mix of GET ``/api/version`` and POST
 ``/api/echo``, over HTTP/1.1 keep-alive connections (or a fresh connection per request with
 ``--fresh-connections``), until ``--duration`` seconds pass, ``--requests`` have been sent or

@@ -789,6 +789,62 @@ def cmd_down(args: argparse.Namespace) -> int:
             write_hosts_files(prefix)
         cleanup_machine_wide()
     log(f"removed {len(ids)} host(s) in {time.monotonic() - started:.1f} s")
+    if args.json:
+        print(json.dumps({"changed": bool(ids), "removed": ids}))
+    return 0
+
+
+def find_leftovers(prefix: str | None) -> list[str]:
+    """Everything of the test bed still on the machine (for one prefix, or all)."""
+    found = []
+    wanted = (lambda hid: split_id(hid)[0] == prefix) if prefix else (lambda hid: True)
+    for st in all_states():
+        if wanted(st["id"]):
+            found.append(f"state file {state_file(st['id'])}")
+    if HOSTS_DIR.is_dir():
+        found += [f"host directory {p}" for p in HOSTS_DIR.iterdir() if wanted(p.name)]
+    found += [f"mount {m}" for m in mount_points()
+              if m.startswith(str(HOSTS_DIR) + "/") and wanted(Path(m).relative_to(HOSTS_DIR).parts[0])]
+    found += [f"network namespace {n}" for n in netns_list()
+              if n.startswith(NETNS_PREFIX) and wanted(n[len(NETNS_PREFIX):])]
+    for root in cgroup_roots():
+        top = root / CGROUP_NAME
+        if top.is_dir():
+            for cg in top.iterdir():
+                if cg.is_dir() and wanted(cg.name):
+                    found.append(f"cgroup {cg} (processes: {sorted(cgroup_pids(cg.name)) or 'none'})")
+    ids = known_ids(prefix)
+    found += [f"veth {veth_name(i)}" for i in ids if link_exists(veth_name(i))]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            if os.readlink(entry / "exe").endswith("/systemd-nspawn"):
+                for arg in args:
+                    text = arg.decode(errors="replace")
+                    if text.startswith(f"--directory={HOSTS_DIR}/"):
+                        hid = Path(text.split("=", 1)[1]).parent.name
+                        if wanted(hid):
+                            found.append(f"process {entry.name} (systemd-nspawn of {hid})")
+    if prefix is None:
+        if link_exists(BRIDGE):
+            found.append(f"bridge {BRIDGE}")
+        for key in our_mounts():
+            if is_mount(Path(key)):
+                found.append(f"mount {key}")
+        found += [f"cgroup {root / CGROUP_NAME}" for root in cgroup_roots() if (root / CGROUP_NAME).exists()]
+    return found
+
+
+def cmd_leftovers(args: argparse.Namespace) -> int:
+    found = find_leftovers(None if args.all else args.prefix)
+    for item in found:
+        print(item)
+    if found:
+        log(f"{len(found)} leftover(s); 'testbed down --all' removes them")
+        return 1
+    print("nothing left")
     return 0
 
 
@@ -924,7 +980,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("hosts", nargs="*", metavar="NAME")
     sp.add_argument("--all", action="store_true", help="every host of every prefix, and leftovers")
     sp.add_argument("--grace", type=float, default=10.0, help="seconds for a clean halt before SIGKILL")
+    sp.add_argument("--json", action="store_true", help="print what was removed as JSON")
     sp.set_defaults(func=cmd_down)
+
+    sp = sub.add_parser("leftovers", help="list anything of the test bed still present; exit 1 if any")
+    prefixed(sp)
+    sp.add_argument("--all", action="store_true", help="every prefix, plus bridge and machine-wide mounts")
+    sp.set_defaults(func=cmd_leftovers)
 
     for name in ("status", "list"):
         sp = sub.add_parser(name, help="show hosts, their state and memory (PSS)")

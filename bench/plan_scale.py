@@ -43,7 +43,7 @@ def main() -> None:
     for n in (10, 100, 1000):
         inv = inventory(n)
         times = []
-        for _ in range(5):
+        for dummy_run in range(5):
             start = time.perf_counter()
             plan = build_plan(galaxy_config=CONFIG, inventory=inv)
             times.append(time.perf_counter() - start)

@@ -9,11 +9,9 @@ the default handler, and which tools are sent to which handler id or tag.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector
 
@@ -180,6 +178,8 @@ def load_job_config(galaxy_section: dict, config_dir: str | None, galaxy_file: s
     if content.endswith(".xml"):
         return _parse_xml(content, out)
     if content.endswith((".yml", ".yaml")):
+        import yaml  # pylint: disable=import-outside-toplevel  # controller only; not at import time
+
         try:
             with open(content, encoding="utf-8") as handle:
                 data = yaml.safe_load(handle)

@@ -17,8 +17,6 @@ import re
 import shlex
 from typing import Any
 
-import yaml
-
 from ansible_collections.galaxyops.fleet.plugins.module_utils import gravity_config as gc
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, PlanError, Problem
 from ansible_collections.galaxyops.fleet.plugins.module_utils.jobconf import (
@@ -166,6 +164,8 @@ class _Source:
 
 
 def _read_yaml(path: str, out: Collector, what: str, key: str = "") -> Any:
+    import yaml  # pylint: disable=import-outside-toplevel  # controller only; not at import time
+
     try:
         with open(path, encoding="utf-8") as handle:
             return yaml.safe_load(handle)
@@ -796,8 +796,8 @@ class _InstanceBuilder:
         config_file = rs["config_file"]
         if not os.path.isabs(config_file):
             if self.source.config_dir and not os.path.exists(os.path.join(self.source.config_dir, config_file)):
-                self.out.warn(f"{file}: {key}.config_file: {config_file} not found beside galaxy.yml on the "
-                              "controller; it must exist on the reports hosts")
+                self.out.error(file, f"{key}.config_file", f"{config_file} does not exist beside galaxy.yml "
+                               f"({self.source.config_dir}); reports needs its configuration file", host)
             config_file = os.path.join(os.path.dirname(self.galaxy_conf), config_file)
         service_settings = dict(rs, config_file=config_file)
         vb = ctx["virtualenv_bin"]

@@ -30,7 +30,7 @@ description:
     C(fleet_static_handlers) (list of static handler ids to run on that host), C(fleet_celery_beat) (true on
     the one celery host that runs celery-beat)."
 author:
-  - galaxyops.fleet developers
+  - galaxyops.fleet developers (@galaxyops)
 options:
   galaxy_config_file:
     description:
@@ -142,6 +142,7 @@ attributes:
     support: full
     description: Implemented as an action plugin running on the controller.
   platform:
+    support: full
     platforms: all
     description: Never connects to the hosts.
 notes:

@@ -37,8 +37,8 @@ def test_plan_in_check_mode_without_connecting():
     result = run({"galaxy_config": config})
     assert result["changed"] is False
     plan = result["plan"]
-    assert list(plan["hosts"]["w1"]["units"]) == ["galaxy-gunicorn.service", "galaxy-celery.service",
-                                                 "galaxy-celery-beat.service"]
+    expected = ["galaxy-gunicorn.service", "galaxy-celery.service", "galaxy-celery-beat.service"]
+    assert list(plan["hosts"]["w1"]["units"]) == expected
     assert plan["instances"]["_default_"]["upstream"]["members"][0]["address"] == "10.0.0.1:8080"
     assert list(plan["instances"]["_default_"]["handlers"]) == ["handler_0"]
 

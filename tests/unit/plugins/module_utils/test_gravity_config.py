@@ -15,7 +15,7 @@ def validate(raw):
 
 
 def test_defaults_match_gravity_1_2_4():
-    settings, problems, _ = validate({})
+    settings, problems, dummy_warnings = validate({})
     assert problems == []
     assert settings["umask"] == "022"
     assert settings["instance_name"] == "_default_"
@@ -37,7 +37,7 @@ def test_defaults_match_gravity_1_2_4():
 
 
 def test_values_are_coerced_like_gravity():
-    settings, problems, _ = validate({"gunicorn": {"workers": "2", "preload": "no", "memory_limit": "2"},
+    settings, problems, dummy_warnings = validate({"gunicorn": {"workers": "2", "preload": "no", "memory_limit": "2"},
                                       "celery": {"enable": 1, "concurrency": 4.0}})
     assert problems == []
     assert settings["gunicorn"]["workers"] == 2
@@ -48,7 +48,7 @@ def test_values_are_coerced_like_gravity():
 
 
 def test_null_sections_get_defaults():
-    settings, problems, _ = validate({"gunicorn": None, "celery": None, "tusd": None})
+    settings, problems, dummy_warnings = validate({"gunicorn": None, "celery": None, "tusd": None})
     assert problems == []
     assert settings["gunicorn"]["bind"] == "localhost:8080"
     assert settings["tusd"]["enable"] is False
@@ -97,30 +97,30 @@ def test_null_sections_get_defaults():
      "galaxy.yml: gravity.handlers.handler.environment: must be a mapping of variable names to strings, got {'A': 2}"),
 ])
 def test_each_invalid_setting_is_reported_with_file_and_key_path(raw, expected):
-    _settings, problems, _ = validate(raw)
+    dummy_settings, problems, dummy_warnings = validate(raw)
     assert problems == [expected]
 
 
 def test_name_template_variables_are_checked():
-    _s, problems, _ = validate({"handlers": {"h": {"name_template": "{name}_{pid}"}}})
+    dummy_settings, problems, dummy_warnings = validate({"handlers": {"h": {"name_template": "{name}_{pid}"}}})
     assert problems == ["galaxy.yml: gravity.handlers.h.name_template: unknown variable {pid} in '{name}_{pid}'; "
                         "known: {name}, {process}, {instance_name}, {host}"]
-    _s, problems, _ = validate({"handlers": {"h": {"name_template": "{}_{process}"}}})
+    dummy_settings, problems, dummy_warnings = validate({"handlers": {"h": {"name_template": "{}_{process}"}}})
     assert problems[0].startswith("galaxy.yml: gravity.handlers.h.name_template: positional field {}")
-    _s, problems, _ = validate({"handlers": {"h": {"name_template": "{name"}}})
+    dummy_settings, problems, dummy_warnings = validate({"handlers": {"h": {"name_template": "{name"}}})
     assert problems[0].startswith("galaxy.yml: gravity.handlers.h.name_template: invalid template")
-    _s, problems, _ = validate({"handlers": {"h": {"name_template": "{name.upper}"}}})
+    dummy_settings, problems, dummy_warnings = validate({"handlers": {"h": {"name_template": "{name.upper}"}}})
     assert "attribute or index access" in problems[0]
 
 
 def test_all_problems_are_collected_not_just_the_first():
-    _s, problems, _ = validate({"gunicorn": {"workers": 0, "bind": 1}, "celery": {"pool": "x"},
+    dummy_settings, problems, dummy_warnings = validate({"gunicorn": {"workers": 0, "bind": 1}, "celery": {"pool": "x"},
                                 "handlers": {"a": {"processes": 0}, "b": {"processes": -3}}})
     assert len(problems) == 5
 
 
 def test_unknown_settings_are_warnings_not_errors():
-    _s, problems, warnings = validate({"gunicron": {}, "gunicorn": {"wokers": 2}, "handlers": {"h": {"procs": 2}}})
+    dummy_settings, problems, warnings = validate({"gunicron": {}, "gunicorn": {"wokers": 2}, "handlers": {"h": {"procs": 2}}})
     assert problems == []
     assert "galaxy.yml: gravity.gunicron: unknown setting, ignored" in warnings
     assert "galaxy.yml: gravity.gunicorn.wokers: unknown setting, ignored" in warnings
@@ -128,9 +128,9 @@ def test_unknown_settings_are_warnings_not_errors():
 
 
 def test_gunicorn_instances_extension_is_validated():
-    settings, problems, _ = validate({"gunicorn": {"instances": 3}})
+    settings, problems, dummy_warnings = validate({"gunicorn": {"instances": 3}})
     assert problems == [] and settings["gunicorn"]["instances"] == 3
-    _s, problems, _ = validate({"gunicorn": {"instances": 0}})
+    dummy_settings, problems, dummy_warnings = validate({"gunicorn": {"instances": 0}})
     assert problems == ["galaxy.yml: gravity.gunicorn.instances: must be an integer >= 1 (or null), got 0"]
 
 

@@ -51,8 +51,8 @@ def test_yaml_processes_environment_and_tools(tmp_path):
     (tmp_path / "job_conf.yml").write_text(YAML)
     conf, problems = load({}, tmp_path)
     assert problems == []
-    assert [(h.id, h.tags, h.environment) for h in conf.handlers] == [("sh0", ["special"], None),
-                                                                        ("sh1", [], {"A": "b"})]
+    expected = [("sh0", ["special"], None), ("sh1", [], {"A": "b"})]
+    assert [(h.id, h.tags, h.environment) for h in conf.handlers] == expected
     assert conf.assign == ["db-skip-locked"]
     assert conf.default == "special"
     assert [(t.tool, t.handler, t.key_path) for t in conf.tools] == [("upload1", "sh1", "tools.0.handler")]
@@ -61,7 +61,7 @@ def test_yaml_processes_environment_and_tools(tmp_path):
 def test_yml_wins_over_xml_beside_galaxy_yml(tmp_path):
     (tmp_path / "job_conf.xml").write_text(XML)
     (tmp_path / "job_conf.yml").write_text(YAML)
-    conf, _ = load({}, tmp_path)
+    conf, dummy_problems = load({}, tmp_path)
     assert conf.source.endswith("job_conf.yml")
 
 
@@ -75,7 +75,7 @@ def test_job_config_file_is_relative_to_galaxy_yml_folder(tmp_path):
 
 def test_job_config_file_wins_over_inline_job_config(tmp_path):
     (tmp_path / "j.yml").write_text(YAML)
-    conf, _ = load({"job_config_file": "j.yml", "job_config": {"handling": {"processes": {"x": {}}}}}, tmp_path)
+    conf, dummy_problems = load({"job_config_file": "j.yml", "job_config": {"handling": {"processes": {"x": {}}}}}, tmp_path)
     assert [h.id for h in conf.handlers] == ["sh0", "sh1"]
 
 
@@ -88,25 +88,25 @@ def test_inline_job_config(tmp_path):
 
 
 def test_missing_relative_job_config_file_is_an_error_not_ignored(tmp_path):
-    _conf, problems = load({"job_config_file": "nope.yml"}, tmp_path)
+    dummy_conf, problems = load({"job_config_file": "nope.yml"}, tmp_path)
     assert problems == [f"galaxy.yml: galaxy.job_config_file: {tmp_path}/nope.yml does not exist "
                         f"(relative to galaxy.yml's folder {tmp_path})"]
 
 
 def test_missing_absolute_job_config_file_is_an_error(tmp_path):
-    _conf, problems = load({"job_config_file": "/nonexistent/job_conf.yml"}, tmp_path)
+    dummy_conf, problems = load({"job_config_file": "/nonexistent/job_conf.yml"}, tmp_path)
     assert problems == ["galaxy.yml: galaxy.job_config_file: /nonexistent/job_conf.yml does not exist on the controller"]
 
 
 def test_unknown_file_type_and_bad_content(tmp_path):
     (tmp_path / "jobs.ini").write_text("x")
-    _conf, problems = load({"job_config_file": "jobs.ini"}, tmp_path)
+    dummy_conf, problems = load({"job_config_file": "jobs.ini"}, tmp_path)
     assert problems == [f"galaxy.yml: galaxy.job_config_file: unknown job configuration file type: {tmp_path}/jobs.ini"]
     (tmp_path / "bad.xml").write_text("<job_conf>")
-    _conf, problems = load({"job_config_file": "bad.xml"}, tmp_path)
+    dummy_conf, problems = load({"job_config_file": "bad.xml"}, tmp_path)
     assert problems[0].startswith(f"{tmp_path}/bad.xml: cannot parse job configuration")
     (tmp_path / "bad.yml").write_text("handling: {processes: [a, b]}\n")
-    _conf, problems = load({"job_config_file": "bad.yml"}, tmp_path)
+    dummy_conf, problems = load({"job_config_file": "bad.yml"}, tmp_path)
     assert problems == [f"{tmp_path}/bad.yml: handling.processes: must be a mapping of handler ids to options"]
 
 

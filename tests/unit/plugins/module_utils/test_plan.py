@@ -158,6 +158,16 @@ def test_tusd_gx_it_proxy_reports():
     assert services["reports"][0]["url_prefix"] == "/reports"
 
 
+def test_reports_config_file_must_exist_beside_galaxy_yml(tmp_path):
+    config = {"gravity": {"reports": {"enable": True}}, "galaxy": {}}
+    with pytest.raises(PlanError) as info:
+        build_plan(galaxy_config=config, inventory=inventory(ALL_IN_ONE), options={"config_dir": str(tmp_path)})
+    assert str(info.value) == (f"galaxy_config: gravity.reports.config_file: reports.yml does not exist beside "
+                               f"galaxy.yml ({tmp_path}); reports needs its configuration file (host h1)")
+    (tmp_path / "reports.yml").write_text("reports: {}\n")
+    build_plan(galaxy_config=config, inventory=inventory(ALL_IN_ONE), options={"config_dir": str(tmp_path)})
+
+
 def test_interactivetoolsproxy_map_is_used_for_sessions():
     result = plan(gravity={"gx_it_proxy": {"enable": True}},
                   galaxy={**ASSIGNED, "interactivetools_enable": True, "interactivetools_map": "/a.sqlite",
@@ -513,8 +523,8 @@ def test_celery_beat_on_exactly_one_host():
     assert result["instances"]["_default_"]["celery_beat_host"] == "cel2"
     assert "galaxy-celery-beat.service" in units(result, "cel2")
     assert "galaxy-celery-beat.service" not in units(result, "cel1")
-    found = problems(inv_groups=CLUSTER, hostvars={"cel1": {"fleet_celery_beat": True}, "cel2": {"fleet_celery_beat": True},
-                                               "web1": {"fleet_celery_beat": True}})
+    beat = {"fleet_celery_beat": True}
+    found = problems(inv_groups=CLUSTER, hostvars={"cel1": beat, "cel2": beat, "web1": beat})
     assert found == ["inventory: fleet_celery_beat: web1 is not in the celery group galaxy_celery (host web1)",
                      "inventory: fleet_celery_beat: celery-beat must run on exactly one host, but it is set on "
                      "cel1, cel2"]
@@ -523,8 +533,8 @@ def test_celery_beat_on_exactly_one_host():
 def test_celery_beat_disabled_or_disabled_on_the_chosen_host():
     result = plan(gravity={"celery": {"enable_beat": False}}, inv_groups=CLUSTER)
     assert result["instances"]["_default_"]["celery_beat_host"] is None
-    found = problems(inv_groups=CLUSTER, hostvars={"cel2": {"fleet_celery_beat": True,
-                                                        "fleet_gravity": {"celery": {"enable_beat": False}}}})
+    cel2 = {"fleet_celery_beat": True, "fleet_gravity": {"celery": {"enable_beat": False}}}
+    found = problems(inv_groups=CLUSTER, hostvars={"cel2": cel2})
     assert found == ["inventory: fleet_celery_beat: set on a host whose celery.enable_beat is false (host cel2)"]
 
 

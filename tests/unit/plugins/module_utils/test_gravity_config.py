@@ -37,8 +37,9 @@ def test_defaults_match_gravity_1_2_4():
 
 
 def test_values_are_coerced_like_gravity():
-    settings, problems, dummy_warnings = validate({"gunicorn": {"workers": "2", "preload": "no", "memory_limit": "2"},
-                                      "celery": {"enable": 1, "concurrency": 4.0}})
+    raw = {"gunicorn": {"workers": "2", "preload": "no", "memory_limit": "2"},
+           "celery": {"enable": 1, "concurrency": 4.0}}
+    settings, problems, dummy_warnings = validate(raw)
     assert problems == []
     assert settings["gunicorn"]["workers"] == 2
     assert settings["gunicorn"]["preload"] is False
@@ -114,8 +115,9 @@ def test_name_template_variables_are_checked():
 
 
 def test_all_problems_are_collected_not_just_the_first():
-    dummy_settings, problems, dummy_warnings = validate({"gunicorn": {"workers": 0, "bind": 1}, "celery": {"pool": "x"},
-                                "handlers": {"a": {"processes": 0}, "b": {"processes": -3}}})
+    raw = {"gunicorn": {"workers": 0, "bind": 1}, "celery": {"pool": "x"},
+           "handlers": {"a": {"processes": 0}, "b": {"processes": -3}}}
+    dummy_settings, problems, dummy_warnings = validate(raw)
     assert len(problems) == 5
 
 

@@ -18,7 +18,6 @@ import ipaddress
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -129,7 +128,7 @@ def is_mount(path: Path) -> bool:
 def unmount_below(path: Path) -> None:
     """Unmount everything at or below path, deepest first."""
     base = str(path)
-    for _ in range(5):
+    for _attempt in range(5):
         below = [p for p in mount_points() if p == base or p.startswith(base + "/")]
         if not below:
             return
@@ -267,7 +266,7 @@ def host_id(prefix: str, name: str) -> str:
 
 
 def split_id(hid: str) -> tuple[str, str]:
-    prefix, _, name = hid.partition(SEP)
+    prefix, _sep, name = hid.partition(SEP)
     return prefix, name
 
 
@@ -650,7 +649,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise TestbedError("--spec: expected a JSON list of {name, address?, binds_ro?, binds?}")
         items += loaded
     for text in args.hosts:
-        name, _, address = text.partition("=")
+        name, _sep, address = text.partition("=")
         items.append({"name": name, "address": address or None})
     if not items:
         raise TestbedError("up: name at least one host (or give --spec)")
@@ -731,7 +730,7 @@ def kill_cgroups(ids: list[str], grace: float) -> None:
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(cgroup_pids(h) for h in ids):
         time.sleep(0.1)
-    for _ in range(50):
+    for _attempt in range(50):
         alive = {h: cgroup_pids(h) for h in ids}
         if not any(alive.values()):
             break
@@ -927,7 +926,7 @@ def write_inventory(path: Path, prefix: str, groups: list[str]) -> None:
     if groups:
         lines.append("  children:")
         for text in groups:
-            group, _, members = text.partition("=")
+            group, _sep, members = text.partition("=")
             wanted = [m for m in members.split(",") if m]
             missing = [m for m in wanted if m not in names]
             if not group or missing:

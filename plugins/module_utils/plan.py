@@ -1,9 +1,10 @@
 """The cluster plan: Galaxy's Gravity and job configuration plus the inventory, in one document.
 
 ``build_plan`` places every Galaxy process (gunicorn, celery, celery-beat, tusd, gx-it-proxy,
-reports, static and dynamic job handlers) on the inventory's hosts, with the systemd unit names,
-argv and environment Gravity 1.2.4 would produce with ``process_manager: systemd`` and
-``service_command_style: direct`` on a single host, and checks the rules a cluster adds (unique
+reports, static and dynamic job handlers) on the inventory's hosts, with the systemd unit names
+Gravity 1.2.4 gives them with ``process_manager: systemd`` (template units ``NAME@.service`` for a
+service with several processes, in its default command style) and the argv and environment it
+runs with ``service_command_style: direct`` on a single host, and checks the rules a cluster adds (unique
 handler names, one celery-beat, reachable gunicorns, no port clashes, ...). Every problem is
 collected and raised together as a ``PlanError``. See docs/plan.md for the output contract.
 """
@@ -431,7 +432,7 @@ class PlanBuilder:
     def _check_binds(self, hosts_out: dict) -> None:
         for host, host_plan in hosts_out.items():
             taken: list[tuple[tuple, str, str, str, str]] = []
-            for unit_name, unit in host_plan["units"].items():
+            for unit in host_plan["units"].values():
                 for proc in unit["instances"]:
                     endpoint = proc.get("_endpoint")
                     if endpoint is None:
@@ -439,10 +440,10 @@ class PlanBuilder:
                     for other, other_unit, other_bind, _file, _key in taken:
                         if _clash(endpoint, other):
                             self.out.error(proc["_file"], proc["_key"],
-                                           f"{unit_name} binds {proc['bind']}, which {other_unit} already binds "
+                                           f"{proc['unit']} binds {proc['bind']}, which {other_unit} already binds "
                                            f"({other_bind})", host)
                             break
-                    taken.append((endpoint, unit_name, proc["bind"], proc["_file"], proc["_key"]))
+                    taken.append((endpoint, proc["unit"], proc["bind"], proc["_file"], proc["_key"]))
             for unit in host_plan["units"].values():
                 for proc in unit["instances"]:
                     for private in ("_endpoint", "_file", "_key"):
@@ -570,12 +571,9 @@ class _InstanceBuilder:
     def _process(self, host: str, ctx: dict, service_type: str, service_name: str, argv: list[str],
                  env: dict, settings: dict, file: str, key: str, bind: str | None = None,
                  reload: str | None = None, restart_timeout: int | None = None, description: str = "") -> dict:
-        unit = f"{self.unit_prefix}-{service_name}.service"
-        if not UNIT_NAME_RE.match(unit):
-            self.out.error(file, key, f"{unit!r} is not a valid systemd unit name", host)
         proc = {
             "index": None,
-            "unit": unit,
+            "unit": None,  # set by _name_units
             "server_name": service_name,
             "argv": argv,
             "exec_start": _exec_start(argv),
@@ -603,18 +601,59 @@ class _InstanceBuilder:
                 self.out.error(file, key, str(exc), host)
         return proc
 
-    def _add_unit(self, host: str, host_plan: dict, service_type: str, service_name: str, description: str,
-                  proc: dict) -> None:
-        unit_file = proc["unit"]
-        if unit_file in host_plan["units"]:
-            self.out.error(proc["_file"], proc["_key"], f"unit {unit_file} is planned twice on this host", host)
+    def _name_units(self, host: str, procs: list[dict], service_name: str, as_list: bool,
+                    settings: dict) -> None:
+        """Give the processes of one Gravity service their unit names, as Gravity's systemd mode does.
+
+        ``procs`` are the enabled processes of the service in order (each with its own Gravity
+        service name in ``server_name``: gunicorn0, handler_1, ...); ``as_list`` says Gravity sees
+        the service as a list (a gunicorn or tusd list, a dynamic handler key that gets process
+        numbers). With service instances (Gravity's default) a list of several processes shares the
+        template ``PREFIX-SERVICE@.service`` (instances @0, @1, ...) and a list of one process gets
+        ``PREFIX-SERVICE.service``; without them (``service_command_style: direct`` or
+        ``use_service_instances: false``) every process of a list has its own unit, named by its
+        own service name.
+        """
+        instances = settings["use_service_instances"] and settings["service_command_style"] == "gravity"
+        group = object()  # processes of one service may share a unit file; nothing else may
+        if as_list and not instances:
+            for proc in procs:
+                self._set_unit(host, proc, proc["server_name"], None, group)
             return
+        template = as_list and len(procs) > 1
+        for number, proc in enumerate(procs):
+            self._set_unit(host, proc, service_name, number if template else None, group)
+
+    def _set_unit(self, host: str, proc: dict, service_name: str, index: int | None, group: object) -> None:
+        stem = f"{self.unit_prefix}-{service_name}"
+        if not UNIT_NAME_RE.match(f"{stem}.service"):
+            self.out.error(proc["_file"], proc["_key"], f"{stem + '.service'!r} is not a valid systemd unit name",
+                           host)
+        proc["index"] = index
+        proc["unit"] = f"{stem}.service" if index is None else f"{stem}@{index}.service"
+        proc["_unit_file"] = f"{stem}.service" if index is None else f"{stem}@.service"
+        proc["_unit_service"] = service_name
+        proc["_group"] = group
+
+    def _add_unit(self, host: str, host_plan: dict, service_type: str, proc: dict, groups: dict) -> None:
+        unit_file = proc.pop("_unit_file")
+        service_name = proc.pop("_unit_service")
+        group = proc.pop("_group")
+        unit = host_plan["units"].get(unit_file)
+        if unit is not None:
+            if groups.get(unit_file) is not group or proc["index"] is None:
+                self.out.error(proc["_file"], proc["_key"], f"unit {unit_file} is planned twice on this host", host)
+                return
+            unit["instances"].append(proc)
+            return
+        template = proc["index"] is not None
+        groups[unit_file] = group
         host_plan["units"][unit_file] = {
             "instance_name": self.name,
             "service_type": service_type,
             "service_name": service_name,
-            "description": description,
-            "template": False,
+            "description": self._desc(service_name) + (" (process %i)" if template else ""),
+            "template": template,
             "target": self.target,
             "instances": [proc],
         }
@@ -676,6 +715,11 @@ class _InstanceBuilder:
             proc["health_url"] = self._local_health(gs["bind"])
             proc["_position"] = 0 if index is None else index
             procs.append((name, proc))
+        as_list = isinstance(settings["gunicorn"], list) or bool((settings["gunicorn"] or {}).get("instances"))
+        self._name_units(host, [proc for _name, proc in procs], "gunicorn", as_list, settings)
+        for _name, proc in procs:
+            if proc["index"] is not None:
+                proc["_position"] = proc["index"]
         return procs
 
     def _argv(self, command: str, file: str, key: str, host: str) -> list[str]:
@@ -754,6 +798,7 @@ class _InstanceBuilder:
             bind = _join_host_port(ts["host"], ts["port"])
             procs.append((name, self._process(host, ctx, "tusd", name, argv, env, ts, file, f"{key}.port",
                                               bind=bind)))
+        self._name_units(host, [proc for _name, proc in procs], "tusd", isinstance(section, list), settings)
         return procs
 
     # gx-it-proxy -----------------------------------------------------------------
@@ -874,6 +919,7 @@ class _InstanceBuilder:
                     upstream.append(self._member(host, proc, proxies))
             if host in role_sets.get("celery", ()):
                 for name, proc in self._celery(host, ctx, settings, file, path, beat=host == beat_host):
+                    self._name_units(host, [proc], name, False, settings)
                     planned.append((name, name, proc))
             if host in role_sets.get("tusd", ()):
                 for name, proc in self._tusd(host, ctx, settings, file, path):
@@ -881,10 +927,12 @@ class _InstanceBuilder:
                     services["tusd"].append(self._service_entry(host, proc))
             if host in role_sets.get("gx_it_proxy", ()):
                 for name, proc in self._gx_it_proxy(host, ctx, settings, file, path):
+                    self._name_units(host, [proc], name, False, settings)
                     planned.append(("gx-it-proxy", name, proc))
                     services["gx_it_proxy"].append(self._service_entry(host, proc))
             if host in role_sets.get("reports", ()):
                 for name, proc in self._reports(host, ctx, settings, file, path):
+                    self._name_units(host, [proc], name, False, settings)
                     planned.append(("reports", name, proc))
                     entry = self._service_entry(host, proc)
                     entry["url_prefix"] = settings["reports"]["url_prefix"]
@@ -893,19 +941,29 @@ class _InstanceBuilder:
                 proc = self._handler_process(host, ctx, handler.id, {"start_timeout": 20, "stop_timeout": 65,
                                                                      "environment": handler.environment or {}},
                                              None, self.job_conf.label, f"static handler {handler.id}")
+                self._name_units(host, [proc], handler.id, False, settings)
                 if self._roster_add(roster, handler.id, host, proc, 0, None, list(handler.tags), True,
                                     self.job_conf.label, f"handlers.{handler.id}"):
                     planned.append(("standalone", handler.id, proc))
-            for server_name, key, index, hs, pools, key_path, origin in dynamic.get(host, []):
-                proc = self._handler_process(host, ctx, server_name, hs, pools, origin, key_path)
-                all_pools = list(pools or gc.DEFAULT_HANDLER_POOLS)
-                tags = [p.split(".", 1)[1] for p in all_pools if p.startswith("job-handlers.")]
-                if self._roster_add(roster, server_name, host, proc, index, key, tags, False, origin, key_path,
-                                    pools=all_pools):
-                    planned.append(("standalone", server_name, proc))
-            for service_type, name, proc in planned:
+            by_key: dict[str, list] = {}
+            for entry in dynamic.get(host, []):
+                by_key.setdefault(entry[1], []).append(entry)
+            for key, entries in by_key.items():
+                procs = [self._handler_process(host, ctx, server_name, hs, pools, origin, key_path)
+                         for server_name, _key, _index, hs, pools, key_path, origin, _list in entries]
+                # the last field is False only for a key ending in a digit with one process and no
+                # name_template: Gravity runs it as a plain service named by the key, not as a list
+                self._name_units(host, procs, key, entries[0][7], settings)
+                for proc, (server_name, _key, index, _hs, pools, key_path, origin, _list) in zip(procs, entries):
+                    all_pools = list(pools or gc.DEFAULT_HANDLER_POOLS)
+                    tags = [p.split(".", 1)[1] for p in all_pools if p.startswith("job-handlers.")]
+                    if self._roster_add(roster, server_name, host, proc, index, key, tags, False, origin, key_path,
+                                        pools=all_pools):
+                        planned.append(("standalone", server_name, proc))
+            unit_groups: dict[str, object] = {}
+            for service_type, _name, proc in planned:
                 proc.pop("_position", None)
-                self._add_unit(host, host_plan, service_type, name, self._desc(name), proc)
+                self._add_unit(host, host_plan, service_type, proc, unit_groups)
             if planned and self.target not in host_plan["targets"]:
                 host_plan["targets"].append(self.target)
         self._check_assignment(dynamic)
@@ -1074,7 +1132,7 @@ class _InstanceBuilder:
                 shared = len(key_hosts[key]) > 1
                 if template is None:
                     if not shared and count == 1 and key[-1].isdigit():
-                        result.setdefault(host, []).append((key, key, 0, hs, hs["pools"], key_path, origin))
+                        result.setdefault(host, []).append((key, key, 0, hs, hs["pools"], key_path, origin, False))
                         continue
                     template = "{name}_{host}_{process}" if shared else "{name}_{process}"
                 template = template.strip()
@@ -1089,7 +1147,7 @@ class _InstanceBuilder:
                         self.out.error(origin, f"{key_path}.name_template", f"gives server name {name!r}: use only "
                                        "letters, digits, '_', '-' and '.'", host)
                         break
-                    result.setdefault(host, []).append((name, key, index, hs, hs["pools"], key_path, origin))
+                    result.setdefault(host, []).append((name, key, index, hs, hs["pools"], key_path, origin, True))
         return result
 
     def _roster_add(self, roster: dict, server_name: str, host: str, proc: dict, index: int, key: str | None,

@@ -1,11 +1,17 @@
 """Differential test: the cluster plan of a one-host inventory against Gravity 1.2.4.
 
 For every case of ``cases/`` Gravity is run once (``conftest.gravity``) with
-``process_manager: systemd`` and ``service_command_style: direct``, the style the plan follows
-(every process its own unit, its real command in ExecStart). The plan of an inventory whose only
-host ``h1`` is in every group must give the same unit file names, instance counts, server names,
-argv and environment, and the same unit settings (user, group, working directory, umask,
-timeouts, memory limits, reload).
+``process_manager: systemd``, in two command styles. The plan of an inventory whose only host
+``h1`` is in every group must give:
+
+- the unit files of Gravity's default style (the case's own settings, so template units
+  ``NAME@.service`` for a service with several processes): the same file names, template or not,
+  descriptions, and the same instances started from each (``NAME@0.service``, ...), each running
+  the argv and environment ``galaxyctl exec -n -i N`` gives for that instance;
+- the processes of Gravity's direct style (``service_command_style: direct``: every process its
+  own unit, its real command in ExecStart), matched by server name: the same argv and
+  environment as ``galaxyctl exec -n``, and the same unit settings (user, group, working
+  directory, umask, timeouts, memory limits, reload), each process its own.
 
 Cases marked ``expect: divergence`` are the deliberate divergences of docs/gravity-divergences.md:
 each has its own assertion below, showing what Gravity does and what the plan does instead.
@@ -79,84 +85,143 @@ def server_name_of(argv: list[str], service: str) -> str:
     return service
 
 
-def gravity_units(result: dict, run: str = "direct") -> dict[str, dict]:
-    """Gravity's units of one run, in the plan's shape: unit file -> instances with their fields."""
-    outcome = result["runs"][run]
+def _instance_number(unit: str) -> int | None:
+    """N of NAME@N.service, None for a unit that is no template instance."""
+    stem = unit[: -len(".service")]
+    return int(stem.rsplit("@", 1)[1]) if "@" in stem else None
+
+
+def gravity_unit_files(result: dict) -> dict[str, dict]:
+    """Gravity's unit files in its default command style (the case's own settings), in the plan's
+    shape: file -> template, description and the units started from it (NAME@0.service, ...),
+    each with the argv and environment `galaxyctl exec -n [-i N]` gives for it."""
+    outcome = result["runs"]["default"]
     assert outcome["error"] is None, f"Gravity failed: {outcome['error']}"
-    execs = result["exec"][run]
+    execs = result["exec"]["default"]
     wanted = [u for wants in outcome["targets"].values() for u in wants]
-    units: dict[str, dict] = {}
+    files: dict[str, dict] = {}
     for unit_file, fields in outcome["units"].items():
         template = unit_file.endswith("@.service")
         stem = unit_file[: -len("@.service")] if template else unit_file[: -len(".service")]
-        names = [u for u in wanted if (u.startswith(stem + "@") if template else u == unit_file)]
+        names = sorted((u for u in wanted if (u.startswith(stem + "@") if template else u == unit_file)),
+                       key=lambda u: _instance_number(u) or 0)
         instances = []
-        for name in sorted(names, key=lambda u: int(u.rsplit("@", 1)[1][:-8]) if template else 0):
+        for name in names:
             ran = execs[name]
             assert ran["error"] is None and ran["argv"], f"galaxyctl exec failed for {name}: {ran}"
-            instances.append({
-                "index": int(name.rsplit("@", 1)[1][:-len(".service")]) if template else None,
-                "unit": name,
-                "server_name": server_name_of(ran["argv"], ran["service"]),
-                "argv": ran["argv"],
-                "environment": ran["environment"],
-                "user": fields["user"],
-                "group": fields["group"],
-                "working_directory": fields["working_directory"],
-                "umask": fields["umask"],
-                "start_timeout": int(fields["start_timeout"]),
-                "stop_timeout": int(fields["stop_timeout"]),
-                "memory_limit": fields["memory_max"],
-                "memory_high": fields["memory_high"],
-                "reload": "hup" if fields["exec_reload"] else None,
-            })
-        units[unit_file] = {"template": template, "instances": instances, "exec_start": fields["argv"]}
-    return units
+            instances.append({"unit": name, "index": _instance_number(name), "argv": ran["argv"],
+                              "environment": ran["environment"]})
+        files[unit_file] = {"template": template, "description": fields["description"], "instances": instances}
+    return files
 
 
-def our_units(plan: dict, host: str = "h1") -> dict[str, dict]:
-    units: dict[str, dict] = {}
+def gravity_processes(result: dict) -> dict[tuple[str, str], dict]:
+    """Gravity's processes in its direct command style (one unit per process, the real command in
+    ExecStart), by (target, server name): argv and environment from `galaxyctl exec -n`, settings
+    from the unit."""
+    outcome = result["runs"]["direct"]
+    assert outcome["error"] is None, f"Gravity failed: {outcome['error']}"
+    execs = result["exec"]["direct"]
+    processes: dict[tuple[str, str], dict] = {}
+    for unit_file, fields in outcome["units"].items():
+        assert not unit_file.endswith("@.service"), f"a template in Gravity's direct style: {unit_file}"
+        ran = execs[unit_file]
+        assert ran["error"] is None and ran["argv"], f"galaxyctl exec failed for {unit_file}: {ran}"
+        name = (fields["part_of"], server_name_of(ran["argv"], ran["service"]))
+        assert name not in processes, f"two Gravity processes named {name}"
+        processes[name] = {
+            "argv": ran["argv"],
+            "environment": ran["environment"],
+            "exec_start": fields["argv"],
+            "user": fields["user"],
+            "group": fields["group"],
+            "working_directory": fields["working_directory"],
+            "umask": fields["umask"],
+            "start_timeout": int(fields["start_timeout"]),
+            "stop_timeout": int(fields["stop_timeout"]),
+            "memory_limit": fields["memory_max"],
+            "memory_high": fields["memory_high"],
+            "reload": "hup" if fields["exec_reload"] else None,
+        }
+    return processes
+
+
+def our_unit_files(plan: dict, host: str = "h1") -> dict[str, dict]:
+    files: dict[str, dict] = {}
     for unit_file, unit in plan["hosts"][host]["units"].items():
-        instances = []
+        files[unit_file] = {
+            "template": unit["template"],
+            "description": unit["description"],
+            "instances": [{"unit": p["unit"], "index": p["index"], "argv": list(p["argv"]),
+                           "environment": dict(p["environment"])} for p in unit["instances"]],
+        }
+    return files
+
+
+def our_processes(plan: dict, host: str = "h1") -> dict[tuple[str, str], dict]:
+    processes: dict[tuple[str, str], dict] = {}
+    for unit in plan["hosts"][host]["units"].values():
         for proc in unit["instances"]:
-            instances.append({
-                "index": proc.get("index"),
-                "unit": proc.get("unit"),
-                "server_name": proc.get("server_name"),
-                "argv": list(proc.get("argv") or []),
-                "environment": dict(proc.get("environment") or {}),
-                "user": proc.get("user"),
-                "group": proc.get("group"),
-                "working_directory": proc.get("working_directory"),
-                "umask": proc.get("umask"),
-                "start_timeout": proc.get("start_timeout"),
-                "stop_timeout": proc.get("stop_timeout"),
-                "memory_limit": _memory(proc.get("memory_limit")),
-                "memory_high": _memory(proc.get("memory_high")),
-                "reload": proc.get("reload"),
-            })
-        units[unit_file] = {"template": bool(unit.get("template")), "instances": instances}
-    return units
+            name = (unit["target"], proc["server_name"])
+            assert name not in processes, f"two planned processes named {name}"
+            processes[name] = {
+                "argv": list(proc["argv"]),
+                "environment": dict(proc["environment"]),
+                "user": proc["user"],
+                "group": proc["group"],
+                "working_directory": proc["working_directory"],
+                "umask": proc["umask"],
+                "start_timeout": proc["start_timeout"],
+                "stop_timeout": proc["stop_timeout"],
+                "memory_limit": _memory(proc["memory_limit"]),
+                "memory_high": _memory(proc["memory_high"]),
+                "reload": proc["reload"],
+            }
+    return processes
 
 
-def differences(ours: dict[str, dict], theirs: dict[str, dict]) -> list[str]:
-    """Every field that differs, as 'unit [index] field: ours=... gravity=...'."""
+def unit_differences(plan: dict, result: dict) -> list[str]:
+    """Unit files against Gravity's default command style: names, template or not, description,
+    the instances started from each (names, so their number and index) and, per instance, the
+    argv and environment Gravity runs for that instance (so instance N is the same process)."""
+    ours, theirs = our_unit_files(plan), gravity_unit_files(result)
     found = []
     if set(ours) != set(theirs):
         found.append(f"unit files: ours only {sorted(set(ours) - set(theirs))}, "
                      f"gravity only {sorted(set(theirs) - set(ours))}")
     for unit_file in sorted(set(ours) & set(theirs)):
         mine, other = ours[unit_file], theirs[unit_file]
-        if mine["template"] != other["template"]:
-            found.append(f"{unit_file} template: ours={mine['template']} gravity={other['template']}")
-        if len(mine["instances"]) != len(other["instances"]):
-            found.append(f"{unit_file} instance count: ours={len(mine['instances'])} "
-                         f"gravity={len(other['instances'])}")
-        for position, (a, b) in enumerate(zip(mine["instances"], other["instances"])):
-            for field in ("index", "unit", "server_name", "argv", "environment") + SETTING_FIELDS:
+        for field in ("template", "description"):
+            if mine[field] != other[field]:
+                found.append(f"{unit_file} {field}: ours={mine[field]!r} gravity={other[field]!r}")
+        names = ([i["unit"] for i in mine["instances"]], [i["unit"] for i in other["instances"]])
+        if names[0] != names[1]:
+            found.append(f"{unit_file} instances: ours={names[0]} gravity={names[1]}")
+            continue
+        for a, b in zip(mine["instances"], other["instances"]):
+            for field in ("index", "argv", "environment"):
                 if a[field] != b[field]:
-                    found.append(f"{unit_file} [{position}] {field}: ours={a[field]!r} gravity={b[field]!r}")
+                    found.append(f"{a['unit']} {field}: ours={a[field]!r} gravity={b[field]!r}")
     return found
+
+
+def process_differences(plan: dict, result: dict) -> list[str]:
+    """Processes against Gravity's direct command style, by target and server name: argv, environment and
+    every unit setting (user, group, working directory, umask, timeouts, memory, reload)."""
+    ours, theirs = our_processes(plan), gravity_processes(result)
+    found = []
+    if set(ours) != set(theirs):
+        found.append(f"server names: ours only {sorted(set(ours) - set(theirs))}, "
+                     f"gravity only {sorted(set(theirs) - set(ours))}")
+    for name in sorted(set(ours) & set(theirs)):
+        for field in ("argv", "environment") + SETTING_FIELDS:
+            if ours[name][field] != theirs[name][field]:
+                found.append(f"{name} {field}: ours={ours[name][field]!r} gravity={theirs[name][field]!r}")
+    return found
+
+
+def differences(plan: dict, result: dict) -> list[str]:
+    return unit_differences(plan, result) + process_differences(plan, result)
 
 
 def has_problem(error: PlanError, key_pattern: str, message_pattern: str = "") -> bool:
@@ -196,22 +261,22 @@ def test_oracle_is_gravity_1_2_4(gravity):
 
 @pytest.mark.parametrize("name", PARITY)
 def test_gravity_accepts_parity_case(name, gravity):
-    """The oracle itself: Gravity plans the case and `galaxyctl exec -n` answers for every unit."""
-    units = gravity_units(gravity[name])
-    assert units, "Gravity planned no unit"
-    # exec -n and the unit file agree on the command (the oracle reads Gravity consistently)
-    for unit_file, unit in units.items():
-        if not unit["template"]:
-            assert unit["exec_start"] == unit["instances"][0]["argv"], unit_file
+    """The oracle itself: Gravity plans the case in both styles and `galaxyctl exec -n` answers for
+    every unit; both styles run the same processes."""
+    files = gravity_unit_files(gravity[name])
+    processes = gravity_processes(gravity[name])
+    assert files and processes, "Gravity planned no unit"
+    # exec -n and the direct unit file agree on the command (the oracle reads Gravity consistently)
+    for server_name, proc in processes.items():
+        assert proc["exec_start"] == proc["argv"], server_name
+    started = sorted(i["argv"] for f in files.values() for i in f["instances"])
+    assert started == sorted(p["argv"] for p in processes.values())
 
 
 @needs_core
 @pytest.mark.parametrize("name", PARITY)
 def test_plan_equals_gravity(name, cases, gravity):
-    case = cases[name]
-    ours = our_units(plan_for(case))
-    theirs = gravity_units(gravity[name])
-    found = differences(ours, theirs)
+    found = differences(plan_for(cases[name]), gravity[name])
     assert not found, f"{name}: {len(found)} difference(s) from Gravity 1.2.4:\n  " + "\n  ".join(found)
 
 
@@ -236,16 +301,25 @@ def test_plan_rejects_error_case(name, cases):
 
 # ---------------------------------------------------------------------------- divergences
 def _check_per_instance_settings(case, result):
-    """Gravity's default style writes one template unit: instances 1.. get instance 0's
-    timeouts and memory. The plan keeps each gunicorn's own, as Gravity's direct style does."""
+    """Gravity's default style writes one template unit for the three gunicorns, so instances 1
+    and 2 run with instance 0's timeouts, memory and umask (their own values are lost; only its
+    direct style keeps them). The plan has the same template unit and instances, and keeps each
+    instance's own values (the roles write them into per-instance drop-ins)."""
     template = result["runs"]["default"]["units"]["galaxy-gunicorn@.service"]
-    assert (template["start_timeout"], template["memory_max"]) == ("20", "4G")
-    ours = our_units(plan_for(case))
-    theirs = gravity_units(result)
-    assert not differences(ours, theirs)
-    second = ours["galaxy-gunicorn1.service"]["instances"][0]
-    assert (second["start_timeout"], second["stop_timeout"], second["memory_limit"]) == (40, 100, "6G")
-    assert ours["galaxy-gunicorn2.service"]["instances"][0]["umask"] == "027"
+    assert (template["start_timeout"], template["stop_timeout"], template["memory_max"], template["umask"]) \
+        == ("20", "65", "4G", "022"), "Gravity's template no longer takes instance 0's values"
+    direct = gravity_processes(result)
+    second = direct[("galaxy.target", "gunicorn1")]
+    assert (second["start_timeout"], second["memory_limit"]) == (40, "6G")
+    plan = plan_for(case)
+    assert not differences(plan, result)
+    unit = plan["hosts"]["h1"]["units"]["galaxy-gunicorn@.service"]
+    assert unit["template"] and [p["index"] for p in unit["instances"]] == [0, 1, 2]
+    first, second, third = unit["instances"]
+    assert (first["start_timeout"], first["stop_timeout"], first["memory_limit"]) == (20, 65, 4)
+    assert (second["unit"], second["start_timeout"], second["stop_timeout"], second["memory_limit"]) \
+        == ("galaxy-gunicorn@1.service", 40, 100, 6)
+    assert (third["unit"], third["umask"]) == ("galaxy-gunicorn@2.service", "027")
 
 
 def _handler_rejected(key: str) -> Callable:
@@ -265,17 +339,20 @@ def _check_numeric_memory(case, result):
     the plan takes it as the number of GB it is."""
     error = result["runs"]["direct"]["error"]
     assert error is not None and "is_integer" in error["message"]
-    ours = our_units(plan_for(case))
-    assert [u["instances"][0]["memory_limit"] for n, u in sorted(ours.items()) if "handler" in n] == ["4G", "4G"]
+    ours = our_processes(plan_for(case))
+    assert [p["memory_limit"] for (_t, n), p in sorted(ours.items()) if "handler" in n] == ["4G", "4G"]
 
 
 def _check_template_host(case, result):
     """{host} is unknown to Gravity (KeyError); the plan substitutes the inventory hostname."""
     error = result["runs"]["direct"]["error"]
     assert error is not None and "host" in error["message"]
-    ours = our_units(plan_for(case))
-    names = sorted(i["server_name"] for u in ours.values() for i in u["instances"] if "--server-name" in " ".join(i["argv"]))
+    plan = plan_for(case)
+    names = sorted(n for (_t, n), p in our_processes(plan).items() if "--server-name" in " ".join(p["argv"]))
     assert names == ["handler_h1_0", "handler_h1_1"]
+    unit = plan["hosts"]["h1"]["units"]["galaxy-handler@.service"]
+    assert [(p["unit"], p["server_name"]) for p in unit["instances"]] == [
+        ("galaxy-handler@0.service", "handler_h1_0"), ("galaxy-handler@1.service", "handler_h1_1")]
 
 
 def _check_unique_names(case, result):
@@ -296,8 +373,7 @@ def _check_dynamic_assign(case, result):
     assert "not configured to assign jobs to handlers" in result["runs"]["direct"]["stderr"]
     problem = plan_error(case)
     assert has_problem(problem, r"handl|assign", r"db-skip-locked|db-transaction-isolation"), describe(problem)
-    ours = our_units(plan_for(case, allow_unassigned_dynamic_handlers=True))
-    assert not differences(ours, gravity_units(result))
+    assert not differences(plan_for(case, allow_unassigned_dynamic_handlers=True), result)
 
 
 def _check_missing_job_config(case, result):
@@ -309,9 +385,8 @@ def _check_missing_job_config(case, result):
 
 def _check_unique_binds(case, result):
     """Gravity writes two gunicorns on one port (the second cannot start); the plan refuses."""
-    theirs = gravity_units(result)
-    binds = [i["argv"][i["argv"].index("-b") + 1] for n, u in theirs.items() if "gunicorn" in n for i in u["instances"]]
-    assert binds == ["127.0.0.1:8080", "127.0.0.1:8080"]
+    theirs = gravity_unit_files(result)["galaxy-gunicorn@.service"]["instances"]
+    assert [i["argv"][i["argv"].index("-b") + 1] for i in theirs] == ["127.0.0.1:8080", "127.0.0.1:8080"]
     problem = plan_error(case)
     assert has_problem(problem, r"gunicorn", r"bind|port|address|clash|same"), describe(problem)
 
@@ -329,8 +404,7 @@ def _check_collection_defaults(case, result):
     given those values (case `defaults`)."""
     error = result["runs"]["direct"]["error"]
     assert error is not None and re.search(r"virtualenv|galaxy_user", error["message"])
-    ours = our_units(plan_for(case))
-    gunicorn = ours["galaxy-gunicorn.service"]["instances"][0]
+    gunicorn = plan_for(case)["hosts"]["h1"]["units"]["galaxy-gunicorn.service"]["instances"][0]
     assert gunicorn["argv"][0] == "/srv/galaxy/venv/bin/gunicorn"
     assert (gunicorn["user"], gunicorn["working_directory"]) == ("galaxy", "/srv/galaxy/server")
 
@@ -353,7 +427,7 @@ HANDLER_VALIDATION_KEY = {
     "div_handler_template_unknown_var": "name_template",
 }
 # Documented divergences that need no Gravity run of their own (asserted by other tests).
-DOCUMENTED_WITHOUT_CASE = ("unit-naming",)
+DOCUMENTED_WITHOUT_CASE: tuple[str, ...] = ()
 
 
 @needs_core
@@ -368,14 +442,29 @@ def test_divergence(name, cases, gravity):
 
 
 @needs_core
-def test_unit_naming_follows_direct_style(cases, gravity):
-    """Gravity's default command style names several processes of one service as a template
-    (galaxy-gunicorn@.service, instances @0, @1); the plan always follows the direct style
-    (galaxy-gunicorn0.service, galaxy-gunicorn1.service) because the hosts run the commands
-    themselves, without galaxyctl. Everything else is equal (test_plan_equals_gravity)."""
+def test_unit_files_follow_default_style(cases, gravity):
+    """Several processes of one service share a template unit, as in Gravity's default style,
+    while each process keeps the command and settings of Gravity's direct style."""
     case = cases["gunicorn_list_2_sockets"]
-    default_units = set(gravity[case.name]["runs"]["default"]["units"])
-    assert "galaxy-gunicorn@.service" in default_units
-    ours = set(our_units(plan_for(case)))
-    assert {"galaxy-gunicorn0.service", "galaxy-gunicorn1.service"} <= ours
-    assert "galaxy-gunicorn@.service" not in ours
+    plan = plan_for(case)
+    units = plan["hosts"]["h1"]["units"]
+    assert set(gravity[case.name]["runs"]["default"]["units"]) == set(units)
+    assert "galaxy-gunicorn@.service" in units and "galaxy-gunicorn0.service" not in units
+    instances = units["galaxy-gunicorn@.service"]["instances"]
+    assert [(p["index"], p["unit"], p["server_name"]) for p in instances] == [
+        (0, "galaxy-gunicorn@0.service", "gunicorn0"), (1, "galaxy-gunicorn@1.service", "gunicorn1")]
+    members = plan["instances"]["_default_"]["upstream"]["members"]
+    assert [(m["unit"], m["index"]) for m in members] == [("galaxy-gunicorn@0.service", 0),
+                                                          ("galaxy-gunicorn@1.service", 1)]
+    assert not process_differences(plan, gravity[case.name])
+
+
+@needs_core
+def test_command_style_direct_names_units_per_process(cases, gravity):
+    """A configuration that sets service_command_style: direct gets Gravity's names for it: one
+    unit per process (galaxy-gunicorn0.service, galaxy-handler_0.service), no template."""
+    case = cases["direct_style"]
+    units = plan_for(case)["hosts"]["h1"]["units"]
+    assert set(units) == set(gravity[case.name]["runs"]["default"]["units"])
+    assert {"galaxy-gunicorn0.service", "galaxy-handler_1.service"} <= set(units)
+    assert not any(u["template"] for u in units.values())

@@ -47,7 +47,8 @@ def test_host_variables_are_read():
     config = {"gravity": {"gunicorn": {"bind": "0.0.0.0:8080"}}, "galaxy": {}}
     result = run({"galaxy_config": config}, hostvars={"w1": {"fleet_gravity": {"gunicorn": {"instances": 2}}},
                                                       "h1": {}})
-    assert list(result["plan"]["hosts"]["w1"]["units"])[:2] == ["galaxy-gunicorn0.service", "galaxy-gunicorn1.service"]
+    gunicorn = result["plan"]["hosts"]["w1"]["units"]["galaxy-gunicorn@.service"]
+    assert [p["unit"] for p in gunicorn["instances"]] == ["galaxy-gunicorn@0.service", "galaxy-gunicorn@1.service"]
 
 
 def test_all_problems_in_one_failure():

@@ -89,18 +89,59 @@ def test_preload_false_gets_sighup_reload_and_no_flag():
     assert p["reload"] == "hup" and "--preload" not in p["argv"]
 
 
-def test_gunicorn_list_gives_one_unit_each_with_its_own_settings():
+def test_gunicorn_list_gives_a_template_unit_whose_instances_keep_their_own_settings():
     result = plan(gravity={"gunicorn": [{"bind": "0.0.0.0:8080", "workers": 2, "start_timeout": 30},
                                         {"bind": "0.0.0.0:8081", "enable": False},
                                         {"bind": "0.0.0.0:8082", "memory_limit": 3}]})
-    names = [u for u in units(result) if "gunicorn" in u]
-    assert names == ["galaxy-gunicorn0.service", "galaxy-gunicorn2.service"]
-    first, third = proc(result, names[0]), proc(result, names[1])
+    assert [u for u in units(result) if "gunicorn" in u] == ["galaxy-gunicorn@.service"]
+    unit = units(result)["galaxy-gunicorn@.service"]
+    assert (unit["template"], unit["service_name"], unit["description"]) == (
+        True, "gunicorn", "Galaxy gunicorn (process %i)")
+    # instances are numbered among the enabled gunicorns, as Gravity numbers them
+    first, third = unit["instances"]
+    assert [(p["index"], p["unit"], p["server_name"]) for p in unit["instances"]] == [
+        (0, "galaxy-gunicorn@0.service", "gunicorn0"), (1, "galaxy-gunicorn@1.service", "gunicorn2")]
     assert "--workers=2" in first["argv"] and first["start_timeout"] == 30 and first["memory_limit"] is None
     assert "--workers=1" in third["argv"] and third["start_timeout"] == 15 and third["memory_limit"] == 3
     members = result["instances"]["_default_"]["upstream"]["members"]
-    assert [(m["unit"], m["index"], m["address"]) for m in members] == [
-        ("galaxy-gunicorn0.service", 0, "h1:8080"), ("galaxy-gunicorn2.service", 2, "h1:8082")]
+    assert [(m["unit"], m["index"], m["server_name"], m["address"]) for m in members] == [
+        ("galaxy-gunicorn@0.service", 0, "gunicorn0", "h1:8080"),
+        ("galaxy-gunicorn@1.service", 1, "gunicorn2", "h1:8082")]
+
+
+def test_gunicorn_list_of_one_enabled_gets_the_plain_unit_name():
+    result = plan(gravity={"gunicorn": [{"bind": "0.0.0.0:8080", "enable": False}, {"bind": "0.0.0.0:8081"}]})
+    unit = units(result)["galaxy-gunicorn.service"]
+    assert (unit["template"], unit["description"]) == (False, "Galaxy gunicorn")
+    assert [(p["index"], p["unit"], p["server_name"]) for p in unit["instances"]] == [
+        (None, "galaxy-gunicorn.service", "gunicorn1")]
+    assert [(m["unit"], m["index"]) for m in result["instances"]["_default_"]["upstream"]["members"]] == [
+        ("galaxy-gunicorn.service", 1)]
+    nothing = plan(gravity={"gunicorn": [{"enable": False}]})
+    assert not [u for u in units(nothing) if "gunicorn" in u]
+
+
+def test_direct_style_or_no_service_instances_name_each_process():
+    for setting in ({"service_command_style": "direct"}, {"use_service_instances": False}):
+        result = plan(gravity=dict(setting, gunicorn=[{"bind": "0.0.0.0:8080"}, {"bind": "0.0.0.0:8081"}],
+                                   handlers={"handler": {"processes": 2}}))
+        assert [u for u in units(result) if "celery" not in u] == [
+            "galaxy-gunicorn0.service", "galaxy-gunicorn1.service", "galaxy-handler_0.service",
+            "galaxy-handler_1.service"]
+        unit = units(result)["galaxy-gunicorn1.service"]
+        assert (unit["template"], unit["service_name"], unit["description"]) == (False, "gunicorn1", "Galaxy gunicorn1")
+        assert (unit["instances"][0]["index"], unit["instances"][0]["unit"]) == (None, "galaxy-gunicorn1.service")
+        assert result["instances"]["_default_"]["handlers"]["handler_1"]["unit"] == "galaxy-handler_1.service"
+
+
+def test_tusd_list_gives_a_template_unit():
+    tusd = [{"enable": True, "upload_dir": "/u", "port": 1080}, {"enable": True, "upload_dir": "/u", "port": 1081}]
+    result = plan(gravity={"tusd": tusd}, galaxy={**ASSIGNED, "galaxy_infrastructure_url": "http://g"})
+    unit = units(result)["galaxy-tusd@.service"]
+    assert unit["template"] and [(p["unit"], p["server_name"]) for p in unit["instances"]] == [
+        ("galaxy-tusd@0.service", "tusd0"), ("galaxy-tusd@1.service", "tusd1")]
+    assert [s["unit"] for s in result["instances"]["_default_"]["services"]["tusd"]] == [
+        "galaxy-tusd@0.service", "galaxy-tusd@1.service"]
 
 
 def test_gunicorn_version_adds_no_control_socket():
@@ -190,23 +231,56 @@ def test_static_and_dynamic_handlers_single_host():
     result = plan(gravity={"handlers": {"handler": {"processes": 2, "pools": ["job-handlers"]}, "special1": {}}},
                   galaxy=galaxy)
     assert [u for u in units(result) if "gunicorn" not in u and "celery" not in u] == [
-        "galaxy-sh0.service", "galaxy-handler_0.service", "galaxy-handler_1.service", "galaxy-special1.service"]
-    assert proc(result, "galaxy-handler_1.service")["argv"] == [
+        "galaxy-sh0.service", "galaxy-handler@.service", "galaxy-special1.service"]
+    handler = units(result)["galaxy-handler@.service"]
+    assert (handler["template"], handler["service_name"], handler["description"]) == (
+        True, "handler", "Galaxy handler (process %i)")
+    assert [(p["index"], p["unit"], p["server_name"]) for p in handler["instances"]] == [
+        (0, "galaxy-handler@0.service", "handler_0"), (1, "galaxy-handler@1.service", "handler_1")]
+    assert handler["instances"][1]["argv"] == [
         "/srv/galaxy/venv/bin/python", "./scripts/galaxy-main", "-c", "/srv/galaxy/config/galaxy.yml",
         "--server-name=handler_1", "--attach-to-pool=job-handlers"]
+    assert not units(result)["galaxy-special1.service"]["template"]
+    assert proc(result, "galaxy-special1.service")["server_name"] == "special1"
     sh0 = proc(result, "galaxy-sh0.service")
     assert list(sh0["environment"].items()) == [("VIRTUAL_ENV", "/srv/galaxy/venv"), ("A", "b"), ("PATH", VENV_PATH)]
     assert (sh0["start_timeout"], sh0["stop_timeout"]) == (20, 65)
     roster = result["instances"]["_default_"]["handlers"]
     assert roster["sh0"] == {"host": "h1", "unit": "galaxy-sh0.service", "index": 0, "key": None, "pools": [],
                              "tags": [], "static": True}
-    assert roster["handler_1"]["pools"] == ["job-handlers"] and roster["handler_1"]["index"] == 1
+    assert roster["handler_1"] == {"host": "h1", "unit": "galaxy-handler@1.service", "index": 1, "key": "handler",
+                                   "pools": ["job-handlers"], "tags": [], "static": False}
     assert roster["special1"]["pools"] == ["job-handlers", "workflow-schedulers"]
 
 
 def test_installed_galaxy_runs_galaxy_main_from_the_venv():
     result = plan(gravity={"handlers": {"handler": {}}}, galaxy_installed=True)
-    assert proc(result, "galaxy-handler_0.service")["argv"][:2] == ["/srv/galaxy/venv/bin/galaxy-main", "-c"]
+    assert proc(result, "galaxy-handler.service")["argv"][:2] == ["/srv/galaxy/venv/bin/galaxy-main", "-c"]
+
+
+def test_dynamic_key_with_one_process_is_named_by_the_key():
+    """Gravity's default style: one unit named by the key (galaxy-handler.service), whatever the
+    server name (handler_0, or the template's), except a key ending in a digit, used as is."""
+    result = plan(gravity={"handlers": {"handler": {}, "tmpl": {"name_template": "{name}x{process}"},
+                                        "handler7": {}}})
+    named = {u: (v["template"], [(p["index"], p["unit"], p["server_name"]) for p in v["instances"]])
+             for u, v in units(result).items() if "gunicorn" not in u and "celery" not in u}
+    assert named == {
+        "galaxy-handler.service": (False, [(None, "galaxy-handler.service", "handler_0")]),
+        "galaxy-tmpl.service": (False, [(None, "galaxy-tmpl.service", "tmplx0")]),
+        "galaxy-handler7.service": (False, [(None, "galaxy-handler7.service", "handler7")]),
+    }
+    roster = result["instances"]["_default_"]["handlers"]
+    assert (roster["handler_0"]["unit"], roster["handler_0"]["index"]) == ("galaxy-handler.service", 0)
+
+
+def test_unit_of_a_dynamic_key_clashing_with_a_static_handler_is_an_error():
+    """Static handler `handler` and dynamic key `handler` with one process both get
+    galaxy-handler.service (Gravity writes one of them and loses the other)."""
+    galaxy = {"job_config": {"handling": {"assign": ["db-skip-locked"], "processes": {"handler": {}}}}}
+    found = problems(gravity={"handlers": {"handler": {}}}, galaxy=galaxy)
+    assert found == ["galaxy_config: gravity.handlers.handler: unit galaxy-handler.service is planned twice on "
+                     "this host (host h1)"]
 
 
 def test_named_instance_prefixes_units_target_and_upstream():
@@ -275,7 +349,8 @@ def test_services_go_to_their_groups_and_others_get_nothing():
     assert list(units(result, "web1")) == ["galaxy-gunicorn.service"]
     assert list(units(result, "cel1")) == ["galaxy-celery.service", "galaxy-celery-beat.service"]
     assert list(units(result, "cel2")) == ["galaxy-celery.service"]
-    assert list(units(result, "hd2")) == ["galaxy-handler_hd2_0.service"]
+    assert list(units(result, "hd2")) == ["galaxy-handler.service"]
+    assert proc(result, "galaxy-handler.service", "hd2")["server_name"] == "handler_hd2_0"
     assert units(result, "proxy") == {} and result["hosts"]["proxy"]["targets"] == []
     assert result["hosts"]["lonely"] == {"address": "lonely", "groups": [], "targets": [], "units": {}}
 
@@ -330,15 +405,52 @@ def test_deep_merge_replaces_lists_and_null_removes():
 def test_gunicorn_instances_extension():
     hostvars = {"web2": {"fleet_gravity": {"gunicorn": {"instances": 3}}}}
     result = plan(gravity=WIDE, inv_groups=CLUSTER, hostvars=hostvars)
-    assert list(units(result, "web2")) == ["galaxy-gunicorn0.service", "galaxy-gunicorn1.service",
-                                           "galaxy-gunicorn2.service"]
-    assert [proc(result, u, "web2")["bind"] for u in units(result, "web2")] == [
-        "0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:8082"]
+    assert list(units(result, "web1")) == ["galaxy-gunicorn.service"]
+    assert list(units(result, "web2")) == ["galaxy-gunicorn@.service"]
+    web2 = units(result, "web2")["galaxy-gunicorn@.service"]["instances"]
+    assert [(p["index"], p["unit"], p["server_name"], p["bind"]) for p in web2] == [
+        (0, "galaxy-gunicorn@0.service", "gunicorn0", "0.0.0.0:8080"),
+        (1, "galaxy-gunicorn@1.service", "gunicorn1", "0.0.0.0:8081"),
+        (2, "galaxy-gunicorn@2.service", "gunicorn2", "0.0.0.0:8082")]
     members = result["instances"]["_default_"]["upstream"]["members"]
-    assert [m["address"] for m in members] == ["web1:8080", "web2:8080", "web2:8081", "web2:8082"]
+    assert [(m["address"], m["unit"], m["index"]) for m in members] == [
+        ("web1:8080", "galaxy-gunicorn.service", 0), ("web2:8080", "galaxy-gunicorn@0.service", 0),
+        ("web2:8081", "galaxy-gunicorn@1.service", 1), ("web2:8082", "galaxy-gunicorn@2.service", 2)]
     single = plan(gravity={"gunicorn": {"bind": "unix:/run/g.sock", "instances": 2}})
-    assert [p["instances"][0]["bind"] for n, p in units(single).items() if "gunicorn" in n] == [
+    assert [p["bind"] for p in units(single)["galaxy-gunicorn@.service"]["instances"]] == [
         "unix:/run/g-0.sock", "unix:/run/g-1.sock"]
+    one = plan(gravity={"gunicorn": {"bind": "0.0.0.0:8080", "instances": 1}})
+    assert proc(one, "galaxy-gunicorn.service")["server_name"] == "gunicorn0"
+
+
+def test_two_web_hosts_with_two_and_one_gunicorns():
+    """web1 runs a gunicorn list of two (a template unit), web2 a single gunicorn (a plain unit)."""
+    hostvars = {"web1": {"fleet_gravity": {"gunicorn": [{"bind": "0.0.0.0:8080"}, {"bind": "0.0.0.0:8081"}]}}}
+    result = plan(gravity=WIDE, inv_groups=CLUSTER, hostvars=hostvars)
+    web1, web2 = units(result, "web1"), units(result, "web2")
+    assert list(web1) == ["galaxy-gunicorn@.service"] and list(web2) == ["galaxy-gunicorn.service"]
+    assert web1["galaxy-gunicorn@.service"]["template"] is True
+    assert [(p["index"], p["unit"]) for p in web1["galaxy-gunicorn@.service"]["instances"]] == [
+        (0, "galaxy-gunicorn@0.service"), (1, "galaxy-gunicorn@1.service")]
+    assert web2["galaxy-gunicorn.service"]["template"] is False
+    assert [(p["index"], p["unit"]) for p in web2["galaxy-gunicorn.service"]["instances"]] == [
+        (None, "galaxy-gunicorn.service")]
+    members = result["instances"]["_default_"]["upstream"]["members"]
+    assert [(m["host"], m["unit"], m["index"], m["address"]) for m in members] == [
+        ("web1", "galaxy-gunicorn@0.service", 0, "web1:8080"), ("web1", "galaxy-gunicorn@1.service", 1, "web1:8081"),
+        ("web2", "galaxy-gunicorn.service", 0, "web2:8080")]
+
+
+def test_dynamic_key_on_two_hosts_gives_each_host_the_template():
+    hostvars = {"hd2": {"fleet_gravity": {"handlers": {"handler": {"processes": 1}}}}}
+    result = plan(gravity=dict(WIDE, handlers={"handler": {"processes": 2}}), inv_groups=CLUSTER, hostvars=hostvars)
+    assert [(p["unit"], p["server_name"]) for p in units(result, "hd1")["galaxy-handler@.service"]["instances"]] == [
+        ("galaxy-handler@0.service", "handler_hd1_0"), ("galaxy-handler@1.service", "handler_hd1_1")]
+    assert proc(result, "galaxy-handler.service", "hd2")["server_name"] == "handler_hd2_0"
+    roster = result["instances"]["_default_"]["handlers"]
+    assert [(n, r["host"], r["unit"], r["index"]) for n, r in roster.items()] == [
+        ("handler_hd1_0", "hd1", "galaxy-handler@0.service", 0), ("handler_hd1_1", "hd1", "galaxy-handler@1.service", 1),
+        ("handler_hd2_0", "hd2", "galaxy-handler.service", 0)]
 
 
 def test_override_problems_name_the_inventory_and_host():
@@ -467,8 +579,8 @@ def test_two_processes_binding_the_same_port_on_one_host():
                               "tusd": {"enable": True, "upload_dir": "/u", "port": 8081}},
                      galaxy={**ASSIGNED, "galaxy_infrastructure_url": "http://g"})
     assert found == [
-        "galaxy_config: gravity.gunicorn.1.bind: galaxy-gunicorn1.service binds 127.0.0.1:8080, which "
-        "galaxy-gunicorn0.service already binds (0.0.0.0:8080) (host h1)",
+        "galaxy_config: gravity.gunicorn.1.bind: galaxy-gunicorn@1.service binds 127.0.0.1:8080, which "
+        "galaxy-gunicorn@0.service already binds (0.0.0.0:8080) (host h1)",
         "galaxy_config: gravity.reports.bind: galaxy-reports.service binds localhost:8081, which "
         "galaxy-tusd.service already binds (localhost:8081) (host h1)"]
 
@@ -480,8 +592,8 @@ def test_same_port_on_different_addresses_or_hosts_is_fine():
 
 def test_same_unix_socket_twice_is_an_error():
     found = problems(gravity={"gunicorn": [{"bind": "unix:/run/g.sock"}, {"bind": "unix:/run/g.sock"}]})
-    assert found == ["galaxy_config: gravity.gunicorn.1.bind: galaxy-gunicorn1.service binds unix:/run/g.sock, "
-                     "which galaxy-gunicorn0.service already binds (unix:/run/g.sock) (host h1)"]
+    assert found == ["galaxy_config: gravity.gunicorn.1.bind: galaxy-gunicorn@1.service binds unix:/run/g.sock, "
+                     "which galaxy-gunicorn@0.service already binds (unix:/run/g.sock) (host h1)"]
 
 
 def test_unix_socket_needs_the_proxy_on_the_same_host():

@@ -16,8 +16,13 @@ description:
   - Places every Galaxy process on the inventory's hosts by group membership (gunicorn on the web hosts,
     job handlers, celery, celery-beat on exactly one host, tusd, gx-it-proxy, reports) and returns one plan
     for the whole cluster, described in C(docs/plan.md) of the collection.
-  - For each process the plan holds the systemd unit name, argv and environment that Gravity 1.2.4 would
-    use with C(process_manager=systemd) and C(service_command_style=direct) on a single host.
+  - Units are named as Gravity 1.2.4 names them with C(process_manager=systemd) on a single host, in its
+    default command style unless the configuration sets another; several processes of one service on a
+    host (a gunicorn or tusd list, a dynamic handler key with several processes) share a template unit
+    C(galaxy[-INSTANCE]-SERVICE@.service) with instances C(@0), C(@1), ...
+  - For each process the plan holds the argv and environment that Gravity 1.2.4 runs with
+    C(service_command_style=direct), and its own timeouts, memory limits and umask (a template instance's
+    own values too, which Gravity's template would replace by instance 0's).
   - Beyond Gravity it validates every setting (handler entries too), keeps handler server names unique
     across the cluster, places every static handler on exactly one host, checks that every tool mapped to a
     handler id or tag has a running handler, that dynamic handlers get jobs, that no two processes on a
@@ -207,6 +212,10 @@ plan:
           instances; each instance has index, unit, server_name, argv, exec_start, environment,
           working_directory, user, group, umask, start_timeout, stop_timeout, restart_timeout, memory_limit,
           memory_high, log_namespace, reload, bind and health_url.
+        - C(template) is true for a C(NAME@.service) file, whose instances have C(index) 0, 1, ... and
+          C(unit) C(NAME@0.service), C(NAME@1.service), ...; a plain unit has one instance with C(index) null
+          and C(unit) equal to the file name. Upstream members and handlers name the instance's unit
+          (C(galaxy-gunicorn@1.service)) and its index.
       type: dict
     warnings:
       description: Things that are accepted but probably not intended.

@@ -471,11 +471,13 @@ def _emit(data: Mapping[str, Any], output: str | None = None) -> None:
 
 
 def _finish(client: GalaxyClient, args: argparse.Namespace, history_id: str, job_ids: Sequence[str],
-            extra: Mapping[str, Any]) -> int:
+            started: float | None = None) -> int:
     jobs = client.poll(history_id, job_ids, timeout=args.timeout)
     summary = summarize(jobs, parse_expectations(args.expect), parse_min_handlers(args.min_handlers),
                         client.failed_requests)
-    summary.update(extra)
+    summary["history_id"] = history_id
+    if started is not None:
+        summary["wall_s"] = round(time.monotonic() - started, 2)
     _emit(summary, args.output)
     for problem in summary["problems"]:
         log(f"problem: {problem}")
@@ -506,14 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             started = time.monotonic()
             submitted = client.submit(args.jobs, args.tool)
-            return _finish(client, args, submitted["history_id"], submitted["job_ids"],
-                           {"history_id": submitted["history_id"],
-                            "wall_s": round(time.monotonic() - started, 2)})
+            return _finish(client, args, submitted["history_id"], submitted["job_ids"], started)
         if args.command == "poll":
             with (sys.stdin if args.submitted == "-" else open(args.submitted, encoding="utf-8")) as fh:
                 submitted = json.load(fh)
-            return _finish(client, args, submitted["history_id"], submitted["job_ids"],
-                           {"history_id": submitted["history_id"]})
+            return _finish(client, args, submitted["history_id"], submitted["job_ids"])
     except GalaxyError as exc:
         log(f"error: {exc}")
         return 1

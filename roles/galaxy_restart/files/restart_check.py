@@ -1,0 +1,203 @@
+# Managed by galaxyops.fleet (role galaxy_restart). Run as `python3 -c SOURCE REQUEST_JSON` on a
+# proxy or Galaxy host; standard library only. Prints one JSON object and exits 0 when every
+# target passed, 1 otherwise (the JSON then says what was seen for each target).
+#
+# Requests ({"mode": ..., ...}):
+#   health: {"targets": [{"id", "url"} | {"id", "socket", "path"}], "deadline": S, "interval": S,
+#            "timeout": S}
+#       GET each target (Galaxy's /api/version) until it answers 200 with JSON carrying
+#       version_major, or the deadline passes (deadline 0: one try each).
+#   drain: {"pids": [...], "addresses": ["host:port" | "unix:/path"], "deadline": S, "interval": S}
+#       wait until none of the old nginx worker PIDs runs and no established TCP connection from
+#       this host to any of the addresses remains, or the deadline passes (then report what is left;
+#       never fails: the wait is a courtesy to in-flight requests, bounded by the deadline).
+#   journal: {"units": [{"id", "unit", "message"}], "deadline": S, "interval": S}
+#       wait until the journal of each unit's current invocation contains its message.
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_path)
+        self.sock = sock
+
+
+def probe(target: dict, timeout: float) -> tuple[bool, str]:
+    """One health check: (healthy, what was seen)."""
+    try:
+        if target.get("socket"):
+            conn = UnixHTTPConnection(target["socket"], timeout)
+            where = "unix:" + target["socket"]
+            path = target.get("path") or "/api/version"
+        else:
+            url = target["url"]
+            scheme, _, rest = url.partition("://")
+            hostport, _, path = rest.partition("/")
+            path = "/" + path
+            host, _, port = hostport.rpartition(":")
+            if not host:
+                host, port = hostport, "80"
+            conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            conn = conn_cls(host.strip("[]"), int(port), timeout=timeout)
+            where = url
+        conn.request("GET", path, headers={"Accept": "application/json", "User-Agent": "galaxyops-restart"})
+        resp = conn.getresponse()
+        body = resp.read(4096)
+        conn.close()
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    if resp.status != 200:
+        return False, f"HTTP {resp.status} from {where}: {body[:200].decode('utf-8', 'replace')}"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False, f"HTTP 200 from {where} but not JSON: {body[:200].decode('utf-8', 'replace')}"
+    if not isinstance(data, dict) or "version_major" not in data:
+        return False, f"HTTP 200 from {where} but no version_major in {body[:200].decode('utf-8', 'replace')}"
+    return True, f"version_major {data['version_major']}" + (f" from {data['server']}" if data.get("server") else "")
+
+
+def health(req: dict) -> dict:
+    deadline = time.monotonic() + float(req.get("deadline", 0))
+    interval = float(req.get("interval", 1))
+    timeout = float(req.get("timeout", 5))
+    start = time.monotonic()
+    pending = {t["id"]: t for t in req["targets"]}
+    result = {}
+    while True:
+        for tid, target in list(pending.items()):
+            ok, seen = probe(target, timeout)
+            result[tid] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
+            if ok:
+                del pending[tid]
+        if not pending or time.monotonic() + interval > deadline:
+            break
+        time.sleep(interval)
+    return result
+
+
+def _tcp_peers() -> set[tuple[str, int]]:
+    """Remote (address, port) of this host's established TCP connections."""
+    peers = set()
+    for name, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            with open(name, encoding="ascii") as fh:
+                lines = fh.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] != "01":  # ESTABLISHED
+                continue
+            addr_hex, port_hex = fields[2].split(":")
+            raw = bytes.fromhex(addr_hex)
+            # /proc prints each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            addr = socket.inet_ntop(family, raw)
+            if addr.startswith("::ffff:"):
+                addr = addr[7:]
+            peers.add((addr, int(port_hex, 16)))
+    return peers
+
+
+def _resolve(address: str) -> set[tuple[str, int]]:
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return set()
+    return {(info[4][0], int(port)) for info in infos}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+            return fh.read().strip() == "nginx"
+    except OSError:
+        return False
+
+
+def drain(req: dict) -> dict:
+    deadline = time.monotonic() + float(req.get("deadline", 60))
+    interval = float(req.get("interval", 0.2))
+    start = time.monotonic()
+    wanted = set()
+    for address in req.get("addresses", []):
+        if not address.startswith("unix:"):
+            wanted |= _resolve(address)
+    while True:
+        workers = [pid for pid in req.get("pids", []) if _alive(int(pid))]
+        conns = sorted(f"{a}:{p}" for a, p in _tcp_peers() & wanted)
+        if (not workers and not conns) or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    return {"drained": not workers and not conns, "old_workers_left": workers, "connections_left": conns,
+            "after_s": round(time.monotonic() - start, 2)}
+
+
+def _run(argv: list[str]) -> str:
+    return subprocess.run(argv, check=False, capture_output=True, text=True).stdout
+
+
+def journal(req: dict) -> dict:
+    deadline = time.monotonic() + float(req.get("deadline", 300))
+    interval = float(req.get("interval", 1))
+    start = time.monotonic()
+    pending = {u["id"]: u for u in req["units"]}
+    result = {}
+    while True:
+        for uid, unit in list(pending.items()):
+            props = dict(line.partition("=")[::2] for line in _run(
+                ["systemctl", "show", "--property=InvocationID,ActiveState,SubState", "--", unit["unit"]]).splitlines())
+            invocation = props.get("InvocationID", "")
+            lines = _run(["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"]).splitlines() \
+                if invocation else []
+            ok = any(unit["message"] in line for line in lines)
+            state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
+            seen = f"{state}; " + (f"logged \"{unit['message']}\"" if ok else
+                                    "last log line: " + (lines[-1][:200] if lines else "(none)"))
+            result[uid] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
+            if ok:
+                del pending[uid]
+        if not pending or time.monotonic() + interval > deadline:
+            break
+        time.sleep(interval)
+    return result
+
+
+def main() -> int:
+    req = json.loads(sys.argv[1])
+    mode = req["mode"]
+    if mode == "health":
+        out = health(req)
+        ok = all(r["ok"] for r in out.values())
+    elif mode == "journal":
+        out = journal(req)
+        ok = all(r["ok"] for r in out.values())
+    elif mode == "drain":
+        out = drain(req)
+        ok = True
+    else:
+        print(json.dumps({"error": f"unknown mode {mode}"}))
+        return 2
+    print(json.dumps(out, sort_keys=True))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: galaxy_handler_jobs
 short_description: Drain Galaxy job handlers that are being removed, reading Galaxy's job table
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads Galaxy's C(job) table (columns C(id), C(tool_id), C(state), C(handler), and C(job_runner_name) when
     the table has it) for the jobs that are not in a terminal state and are assigned to the given handlers.

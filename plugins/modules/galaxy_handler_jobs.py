@@ -96,9 +96,11 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the job table; reports what would be handed back and does not wait.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The C(handler) of every job handed back, before and after.
 requirements:
@@ -160,6 +162,7 @@ try:
 except ImportError:  # pragma: no cover - reported by main()
     yaml = None
 
+psycopg2 = None  # the fallback driver, imported only without psycopg 3
 try:
     import psycopg
     from psycopg.rows import dict_row
@@ -169,7 +172,7 @@ except ImportError:  # pragma: no cover - psycopg2 below, or reported by main()
         import psycopg2
         import psycopg2.extras
     except ImportError:
-        psycopg2 = None
+        pass
 
 
 class Database:
@@ -304,7 +307,7 @@ def main() -> None:
     except hj.HandlerJobsError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # database errors: report them, not a traceback
-        if type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2"):
+        if type(exc).__module__.split(".", maxsplit=1)[0] in ("psycopg", "psycopg2"):
             module.fail_json(msg=f"database error: {exc}")
         raise
     if result.pop("failed", False):

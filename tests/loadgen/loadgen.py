@@ -4,7 +4,9 @@ Standard library only: run it with any python3 (`python3 tests/loadgen/loadgen.p
 (``--concurrency``) each send one request at a time, a mix of GET ``/api/version`` and POST
 ``/api/echo``, over HTTP/1.1 keep-alive connections (or a fresh connection per request with
 ``--fresh-connections``), until ``--duration`` seconds pass, ``--requests`` have been sent or
-``--stop-file`` appears (whichever comes first). Only the test bed may be targeted:
+``--stop-file`` appears (whichever comes first); ``--rate`` caps the total at a steady number of requests per
+second (spread evenly over time, no catch-up bursts), so the load leaves CPU to the processes under test. Only
+the test bed may be targeted:
 127.0.0.0/8, ::1 and 10.77.0.0/16.
 
 A request fails when it gets a non-2xx status or a connection error (refused, reset, timeout,
@@ -221,6 +223,7 @@ class LoadGenerator:
         self.tickets = args.requests
         self.random = random.Random(args.seed)
         self.t0 = 0.0
+        self.next_slot = 0.0
 
     def _halt(self, reason: str) -> None:
         if not self.stop.is_set():
@@ -237,6 +240,16 @@ class LoadGenerator:
             self.tickets -= 1
         return True
 
+    async def _pace(self) -> None:
+        """With --rate, wait for this request's slot: one every 1/rate seconds across all clients."""
+        if not self.args.rate:
+            return
+        now = time.monotonic()
+        slot = max(self.next_slot, now)  # a client that fell behind does not make up with a burst
+        self.next_slot = slot + 1.0 / self.args.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
     async def _watch(self) -> None:
         deadline = self.t0 + self.args.duration if self.args.duration else None
         while not self.stop.is_set():
@@ -252,7 +265,10 @@ class LoadGenerator:
         keep_alive = not self.args.fresh_connections
         sequence = 0
         try:
-            while self._take_ticket():
+            while True:
+                await self._pace()
+                if not self._take_ticket():
+                    break
                 sequence += 1
                 post = self.random.random() < self.args.post_ratio
                 method, path = ("POST", self.args.post_path) if post else ("GET", self.args.get_path)
@@ -321,6 +337,7 @@ class LoadGenerator:
         return {
             "target": self.args.url,
             "concurrency": self.args.concurrency,
+            "rate": self.args.rate,
             "connections": "fresh" if self.args.fresh_connections else "keep-alive",
             "started_at": _iso(self.wall0),
             "elapsed_s": round(elapsed, 3),
@@ -377,6 +394,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-d", "--duration", type=float, help="stop after this many seconds")
     parser.add_argument("-n", "--requests", type=int, help="stop after this many requests")
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
+    parser.add_argument("--rate", type=float, help="at most this many requests per second in total, evenly spaced")
     parser.add_argument("--post-ratio", type=float, default=0.5, help="share of POST requests (default 0.5)")
     parser.add_argument("--get-path", default="/api/version")
     parser.add_argument("--post-path", default="/api/echo")
@@ -392,6 +410,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("give --duration, --requests or --stop-file (or several)")
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     if not 0.0 <= args.post_ratio <= 1.0:
         parser.error("--post-ratio must be between 0 and 1")
     return args

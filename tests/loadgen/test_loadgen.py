@@ -164,6 +164,19 @@ def test_duration(serve, tmp_path):
     assert report["stopped_by"] == "duration" and report["total"] > 0
 
 
+def test_rate_spaces_requests_evenly(serve, tmp_path):
+    _, report = run(tmp_path, serve(), "-n", "21", "-c", "4", "--rate", "40")
+    assert report["ok"] == 21 and report["rate"] == 40
+    # 21 requests at 40/s take their slots 0, 1/40, ..., 20/40 s: never less than 0.5 s in all
+    assert report["elapsed_s"] >= 0.5
+    assert report["requests_per_s"] <= 42
+
+
+def test_rate_must_be_positive(tmp_path):
+    with pytest.raises(SystemExit):
+        loadgen.parse_args(["http://127.0.0.1", "-n", "1", "--rate", "0"])
+
+
 def test_stale_keep_alive_is_retried_for_get_only_when_allowed(silent_closer, tmp_path):
     _, report = run(tmp_path, silent_closer, "-n", "10", "-c", "1", "--post-ratio", "0")
     assert report["failed"] == 0 and report["ok"] == 10

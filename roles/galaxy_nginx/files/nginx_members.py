@@ -169,7 +169,7 @@ def tcp_peers() -> set[tuple[str, int]]:
 
 
 def resolve(address: str) -> set[tuple[str, int]]:
-    host, _, port = address.rpartition(":")
+    host, _sep, port = address.rpartition(":")
     try:
         infos = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)
     except (OSError, ValueError):

@@ -7,17 +7,12 @@
 #            "timeout": S}
 #       GET each target (Galaxy's /api/version) until it answers 200 with JSON carrying
 #       version_major, or the deadline passes (deadline 0: one try each).
-#   drain: {"pids": [...], "addresses": ["host:port" | "unix:/path"], "deadline": S, "interval": S}
-#       wait until none of the old nginx worker PIDs runs and no established TCP connection from
-#       this host to any of the addresses remains, or the deadline passes (then report what is left;
-#       never fails: the wait is a courtesy to in-flight requests, bounded by the deadline).
 #   journal: {"units": [{"id", "unit", "message"}], "deadline": S, "interval": S}
 #       wait until the journal of each unit's current invocation contains its message.
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -45,10 +40,10 @@ def probe(target: dict, timeout: float) -> tuple[bool, str]:
             path = target.get("path") or "/api/version"
         else:
             url = target["url"]
-            scheme, _, rest = url.partition("://")
-            hostport, _, path = rest.partition("/")
+            scheme, _sep, rest = url.partition("://")
+            hostport, _sep, path = rest.partition("/")
             path = "/" + path
-            host, _, port = hostport.rpartition(":")
+            host, _sep, port = hostport.rpartition(":")
             if not host:
                 host, port = hostport, "80"
             conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
@@ -90,66 +85,6 @@ def health(req: dict) -> dict:
     return result
 
 
-def _tcp_peers() -> set[tuple[str, int]]:
-    """Remote (address, port) of this host's established TCP connections."""
-    peers = set()
-    for name, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
-        try:
-            with open(name, encoding="ascii") as fh:
-                lines = fh.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] != "01":  # ESTABLISHED
-                continue
-            addr_hex, port_hex = fields[2].split(":")
-            raw = bytes.fromhex(addr_hex)
-            # /proc prints each 32-bit word in host (little-endian) order
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            addr = socket.inet_ntop(family, raw)
-            if addr.startswith("::ffff:"):
-                addr = addr[7:]
-            peers.add((addr, int(port_hex, 16)))
-    return peers
-
-
-def _resolve(address: str) -> set[tuple[str, int]]:
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    try:
-        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
-    except (OSError, ValueError):
-        return set()
-    return {(info[4][0], int(port)) for info in infos}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
-            return fh.read().strip() == "nginx"
-    except OSError:
-        return False
-
-
-def drain(req: dict) -> dict:
-    deadline = time.monotonic() + float(req.get("deadline", 60))
-    interval = float(req.get("interval", 0.2))
-    start = time.monotonic()
-    wanted = set()
-    for address in req.get("addresses", []):
-        if not address.startswith("unix:"):
-            wanted |= _resolve(address)
-    while True:
-        workers = [pid for pid in req.get("pids", []) if _alive(int(pid))]
-        conns = sorted(f"{a}:{p}" for a, p in _tcp_peers() & wanted)
-        if (not workers and not conns) or time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
-    return {"drained": not workers and not conns, "old_workers_left": workers, "connections_left": conns,
-            "after_s": round(time.monotonic() - start, 2)}
-
-
 def _run(argv: list[str]) -> str:
     return subprocess.run(argv, check=False, capture_output=True, text=True).stdout
 
@@ -169,8 +104,8 @@ def journal(req: dict) -> dict:
                 if invocation else []
             ok = any(unit["message"] in line for line in lines)
             state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
-            seen = f"{state}; " + (f"logged \"{unit['message']}\"" if ok else
-                                    "last log line: " + (lines[-1][:200] if lines else "(none)"))
+            last = lines[-1][:200] if lines else "(none)"
+            seen = f"{state}; " + (f"logged \"{unit['message']}\"" if ok else f"last log line: {last}")
             result[uid] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
             if ok:
                 del pending[uid]
@@ -189,9 +124,6 @@ def main() -> int:
     elif mode == "journal":
         out = journal(req)
         ok = all(r["ok"] for r in out.values())
-    elif mode == "drain":
-        out = drain(req)
-        ok = True
     else:
         print(json.dumps({"error": f"unknown mode {mode}"}))
         return 2

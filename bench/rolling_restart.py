@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +264,7 @@ class Bench:
         finally:
             if not self.args.keep:
                 self.down()
+                shutil.rmtree(self.work, ignore_errors=True)
         self.print_table(rows)
         return 0
 

@@ -10,27 +10,14 @@ import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import PlanError
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan import build_plan
 from ansible_collections.galaxyops.fleet.plugins.modules.topology import DOCUMENTATION
 
 HOST_VARS = ("fleet_gravity", "fleet_gravity_instances", "fleet_address", "ansible_host",
              "fleet_static_handlers", "fleet_celery_beat")
-_SPEC_KEYS = ("type", "default", "choices", "elements", "required", "aliases", "no_log")
-
-
-def doc_to_spec(options: dict) -> dict:
-    """Turn DOCUMENTATION options into an argument spec (the module file is the single source)."""
-    spec = {}
-    for name, option in options.items():
-        entry = {key: option[key] for key in _SPEC_KEYS if key in option}
-        if "suboptions" in option:
-            entry["options"] = doc_to_spec(option["suboptions"])
-        spec[name] = entry
-    return spec
-
-
-ARGUMENT_SPEC = doc_to_spec(yaml.safe_load(DOCUMENTATION)["options"])
+ARGUMENT_SPEC = spec_from_doc(yaml.safe_load(DOCUMENTATION)["options"])
 
 
 def _plain(value: Any) -> Any:

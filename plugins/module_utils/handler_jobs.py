@@ -319,15 +319,3 @@ def diff_text(changes: Sequence[Handback]) -> tuple[str, str]:
     before = "".join(f"job {c.job.id} ({c.job.tool_id}, {c.job.state}): handler {c.job.handler}\n" for c in changes)
     after = "".join(f"job {c.job.id} ({c.job.tool_id}, {c.job.state}): handler {c.target}\n" for c in changes)
     return before, after
-
-
-def argument_spec(options: Mapping[str, Any]) -> dict[str, Any]:
-    """An AnsibleModule argument_spec from the DOCUMENTATION ``options`` (the single source of truth)."""
-    keys = ("type", "elements", "default", "required", "choices", "no_log", "aliases")
-    spec: dict[str, Any] = {}
-    for name, doc in options.items():
-        entry = {k: doc[k] for k in keys if k in doc}
-        if "suboptions" in doc:
-            entry["options"] = argument_spec(doc["suboptions"])
-        spec[name] = entry
-    return spec

@@ -156,6 +156,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
+from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 
 try:
     import yaml
@@ -297,7 +298,7 @@ def main() -> None:
         # no argument spec without the documentation parser
         AnsibleModule(argument_spec={}, bypass_checks=True).fail_json(msg=missing_required_lib("PyYAML"))
     options = yaml.safe_load(DOCUMENTATION)["options"]
-    spec = hj.argument_spec(options)
+    spec = spec_from_doc(options)
     spec["database_connection"]["no_log"] = True
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     if psycopg is None and psycopg2 is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
+from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 
 ROSTER = {
     "handler_0": {"pools": ["job-handlers", "workflow-schedulers"], "tags": [], "static": False},
@@ -162,7 +163,7 @@ def test_argument_spec_from_documentation():
 
     from ansible_collections.galaxyops.fleet.plugins.modules import galaxy_handler_jobs as mod
 
-    spec = hj.argument_spec(yaml.safe_load(mod.DOCUMENTATION)["options"])
+    spec = spec_from_doc(yaml.safe_load(mod.DOCUMENTATION)["options"])
     assert spec["state"] == {"type": "str", "choices": ["held", "idle", "released"], "default": "held"}
     assert spec["handlers"]["options"]["name"] == {"type": "str", "required": True}
     assert spec["database_connection"] == {"type": "str"}

@@ -66,67 +66,61 @@ def probe(target: dict, timeout: float) -> tuple[bool, str]:
     return True, f"version_major {data['version_major']}" + (f" from {data['server']}" if data.get("server") else "")
 
 
-def health(req: dict) -> dict:
-    deadline = time.monotonic() + float(req.get("deadline", 0))
-    interval = float(req.get("interval", 1))
-    timeout = float(req.get("timeout", 5))
+def poll(items: dict, check, deadline_s: float, interval: float) -> dict:
+    """Check every item until each passed once or the deadline comes; {id: {ok, seen, after_s}}."""
+    deadline = time.monotonic() + deadline_s
     start = time.monotonic()
-    pending = {t["id"]: t for t in req["targets"]}
+    pending = dict(items)
     result = {}
     while True:
-        for tid, target in list(pending.items()):
-            ok, seen = probe(target, timeout)
-            result[tid] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
+        for item_id, item in list(pending.items()):
+            ok, seen = check(item)
+            result[item_id] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
             if ok:
-                del pending[tid]
+                del pending[item_id]
         if not pending or time.monotonic() + interval > deadline:
             break
         time.sleep(interval)
     return result
+
+
+def health(req: dict) -> dict:
+    timeout = float(req.get("timeout", 5))
+    return poll({t["id"]: t for t in req["targets"]}, lambda target: probe(target, timeout),
+                float(req.get("deadline", 0)), float(req.get("interval", 1)))
 
 
 def _run(argv: list[str]) -> str:
     return subprocess.run(argv, check=False, capture_output=True, text=True).stdout
 
 
+def logged(unit: dict) -> tuple[bool, str]:
+    """Whether the unit's current run (its systemd invocation) logged the expected message."""
+    props = dict(line.partition("=")[::2] for line in _run(
+        ["systemctl", "show", "--property=InvocationID,ActiveState,SubState", "--", unit["unit"]]).splitlines())
+    invocation = props.get("InvocationID", "")
+    lines = _run(["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"]).splitlines() \
+        if invocation else []
+    ok = any(unit["message"] in line for line in lines)
+    state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
+    last = lines[-1][:200] if lines else "(none)"
+    return ok, f"{state}; " + (f"logged \"{unit['message']}\"" if ok else f"last log line: {last}")
+
+
 def journal(req: dict) -> dict:
-    deadline = time.monotonic() + float(req.get("deadline", 300))
-    interval = float(req.get("interval", 1))
-    start = time.monotonic()
-    pending = {u["id"]: u for u in req["units"]}
-    result = {}
-    while True:
-        for uid, unit in list(pending.items()):
-            props = dict(line.partition("=")[::2] for line in _run(
-                ["systemctl", "show", "--property=InvocationID,ActiveState,SubState", "--", unit["unit"]]).splitlines())
-            invocation = props.get("InvocationID", "")
-            lines = _run(["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"]).splitlines() \
-                if invocation else []
-            ok = any(unit["message"] in line for line in lines)
-            state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
-            last = lines[-1][:200] if lines else "(none)"
-            seen = f"{state}; " + (f"logged \"{unit['message']}\"" if ok else f"last log line: {last}")
-            result[uid] = {"ok": ok, "seen": seen, "after_s": round(time.monotonic() - start, 2)}
-            if ok:
-                del pending[uid]
-        if not pending or time.monotonic() + interval > deadline:
-            break
-        time.sleep(interval)
-    return result
+    return poll({u["id"]: u for u in req["units"]}, logged,
+                float(req.get("deadline", 300)), float(req.get("interval", 1)))
 
 
 def main() -> int:
     req = json.loads(sys.argv[1])
     mode = req["mode"]
-    if mode == "health":
-        out = health(req)
-        ok = all(r["ok"] for r in out.values())
-    elif mode == "journal":
-        out = journal(req)
-        ok = all(r["ok"] for r in out.values())
-    else:
+    modes = {"health": health, "journal": journal}
+    if mode not in modes:
         print(json.dumps({"error": f"unknown mode {mode}"}))
         return 2
+    out = modes[mode](req)
+    ok = all(r["ok"] for r in out.values())
     print(json.dumps(out, sort_keys=True))
     return 0 if ok else 1
 

@@ -3,7 +3,8 @@
 Found the way Galaxy and Gravity find it: ``job_config_file`` (relative to galaxy.yml's folder),
 else the inline ``job_config`` mapping, else ``job_conf.yml`` then ``job_conf.xml`` beside
 galaxy.yml. Read from it: static handlers (ids, tags, environment), the assignment methods,
-the default handler, and which tools are sent to which handler id or tag.
+the default handler, which tools are sent to which handler id or tag, and which environments run
+their jobs in Galaxy's local runner (whose jobs do not survive a handler restart).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Coll
 
 DEFAULT_JOB_CONFIG_FILES = ("job_conf.yml", "job_conf.xml")
 DYNAMIC_ASSIGN_METHODS = ("db-skip-locked", "db-transaction-isolation")
+# Galaxy's local job runner: its jobs are children of the handler and end in `error` when the
+# handler restarts (LocalJobRunner.recover cannot reattach to them).
+LOCAL_RUNNER_LOAD = "galaxy.jobs.runners.local:LocalJobRunner"
 
 
 @dataclass
@@ -42,6 +46,15 @@ class JobConfig:
     default: str | None = None
     default_key_path: str = ""
     tools: list[ToolMapping] = field(default_factory=list)
+    # Environments (destinations) whose runner is Galaxy's local runner; without a job
+    # configuration Galaxy runs every job locally.
+    local_environments: list[str] = field(default_factory=lambda: ["local"])
+
+
+def _local_environments(runners: dict[str, str], environments: dict[str, str]) -> list[str]:
+    """Environments (id -> runner id) that run on a runner (id -> load) loading the local runner."""
+    local = {rid for rid, load in runners.items() if str(load).strip() == LOCAL_RUNNER_LOAD}
+    return sorted(env for env, runner in environments.items() if runner in local)
 
 
 def _split_tags(value: Any) -> list[str]:
@@ -109,6 +122,12 @@ def _parse_xml(path: str, out: Collector) -> JobConfig:
                 out.error(path, f"job_conf.handlers.{element.tag}[{index}]", "handler without an id")
                 continue
             conf.handlers.append(StaticHandler(handler_id, _split_tags(element.get("tags"))))
+    plugins = root.find("plugins")
+    runners = {el.get("id", ""): el.get("load", "") for el in (plugins if plugins is not None else [])
+               if el.get("type", "runner") == "runner"}
+    destinations = root.find("destinations")
+    conf.local_environments = _local_environments(
+        runners, {el.get("id", ""): el.get("runner", "") for el in (destinations if destinations is not None else [])})
     tools = root.find("tools")
     if tools is not None:
         for index, element in enumerate(tools.findall("tool")):
@@ -157,6 +176,14 @@ def parse_mapping(data: Any, label: str, prefix: str, out: Collector) -> JobConf
                       "must be a mapping of variable names to strings")
             environment = None
         conf.handlers.append(StaticHandler(str(handler_id), _split_tags(options.get("tags")), environment))
+    runners = data.get("runners") or {}
+    execution = data.get("execution") or {}
+    environments = execution.get("environments") if isinstance(execution, dict) else None
+    if runners or execution:  # neither: Galaxy's defaults, the local runner (kept from JobConfig)
+        conf.local_environments = _local_environments(
+            {str(k): v.get("load", "") for k, v in runners.items() if isinstance(v, dict)} if isinstance(runners, dict) else {},
+            {str(k): str(v.get("runner", "")) for k, v in environments.items() if isinstance(v, dict)}
+            if isinstance(environments, dict) else {})
     tools = data.get("tools") or []
     if not isinstance(tools, list):
         out.error(label, f"{dot}tools", "must be a list")

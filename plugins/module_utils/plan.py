@@ -985,6 +985,7 @@ class _InstanceBuilder:
             "assign": list(self.job_conf.assign or []),
             "default_handler": self.job_conf.default,
             "job_config": self.job_conf.source,
+            "local_job_environments": list(self.job_conf.local_environments),
             "celery_beat_host": beat_host,
             "services": services,
         }

@@ -203,7 +203,9 @@ plan:
         - Each has instance_name, galaxy_config_file, galaxy_root, virtualenv, user, group, gravity_data_dir,
           target, unit_prefix, url_prefix, upstream (name, members with host, unit, index, server_name, bind,
           address, health_url), handlers (server name to host, unit, index, key, pools, tags, static),
-          assign, default_handler, job_config, celery_beat_host and services (tusd, gx_it_proxy, reports).
+          assign, default_handler, job_config, local_job_environments (environments whose runner is Galaxy's
+          local runner, whose jobs end in error when their handler restarts; C([local]) without a job
+          configuration), celery_beat_host and services (tusd, gx_it_proxy, reports).
       type: dict
     hosts:
       description:

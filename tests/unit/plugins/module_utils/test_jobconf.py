@@ -113,3 +113,55 @@ def test_unknown_file_type_and_bad_content(tmp_path):
 def test_no_job_configuration_at_all(tmp_path):
     conf, problems = load({}, tmp_path)
     assert problems == [] and conf.handlers == [] and conf.assign is None and conf.source is None
+
+
+def test_local_runner_environments_yaml(tmp_path):
+    (tmp_path / "job_conf.yml").write_text(
+        "runners:\n"
+        "  local: {load: galaxy.jobs.runners.local:LocalJobRunner, workers: 2}\n"
+        "  slurm: {load: 'galaxy.jobs.runners.cli:ShellJobRunner'}\n"
+        "execution:\n"
+        "  default: cluster\n"
+        "  environments:\n"
+        "    cluster: {runner: slurm, job_plugin: Slurm}\n"
+        "    small: {runner: local}\n"
+    )
+    conf, problems = load({}, tmp_path)
+    assert problems == []
+    assert conf.local_environments == ["small"]
+
+
+def test_local_runner_environments_xml(tmp_path):
+    (tmp_path / "job_conf.xml").write_text(
+        '<job_conf><plugins>'
+        '<plugin id="local" type="runner" load="galaxy.jobs.runners.local:LocalJobRunner"/>'
+        '<plugin id="drmaa" type="runner" load="galaxy.jobs.runners.drmaa:DRMAAJobRunner"/>'
+        '</plugins><destinations default="d">'
+        '<destination id="d" runner="drmaa"/><destination id="l1" runner="local"/>'
+        '</destinations></job_conf>'
+    )
+    conf, problems = load({}, tmp_path)
+    assert problems == []
+    assert conf.local_environments == ["l1"]
+
+
+def test_no_job_configuration_means_the_local_runner(tmp_path):
+    conf, problems = load({}, tmp_path)
+    assert problems == []
+    assert conf.source is None
+    assert conf.local_environments == ["local"]
+
+
+def test_job_configuration_without_local_runner(tmp_path):
+    (tmp_path / "job_conf.yml").write_text(
+        "runners: {pulsar: {load: galaxy.jobs.runners.pulsar:PulsarRESTJobRunner}}\n"
+        "execution: {default: p, environments: {p: {runner: pulsar}}}\n"
+    )
+    conf, _problems = load({}, tmp_path)
+    assert conf.local_environments == []
+
+
+def test_handling_only_keeps_galaxys_default_local_runner(tmp_path):
+    (tmp_path / "job_conf.yml").write_text(YAML)
+    conf, _problems = load({}, tmp_path)
+    assert conf.local_environments == ["local"]

@@ -655,3 +655,14 @@ def test_every_problem_is_reported_at_once():
     found = problems(gravity={"gunicorn": {"bind": "unix:/s"}, "handlers": {"h": {"processes": 0}}},
                      inv_groups=CLUSTER, hostvars=hostvars, galaxy=STATIC)
     assert len(found) == 4
+
+
+def test_plan_says_which_environments_run_in_the_local_runner():
+    local = {"job_config": {"handling": {"assign": ["db-skip-locked"]},
+                            "runners": {"local": {"load": "galaxy.jobs.runners.local:LocalJobRunner"},
+                                        "slurm": {"load": "galaxy.jobs.runners.cli:ShellJobRunner"}},
+                            "execution": {"default": "slurm",
+                                          "environments": {"slurm": {"runner": "slurm"}, "quick": {"runner": "local"}}}}}
+    assert plan(galaxy=local)["instances"]["_default_"]["local_job_environments"] == ["quick"]
+    local["job_config"]["execution"]["environments"].pop("quick")
+    assert plan(galaxy=local)["instances"]["_default_"]["local_job_environments"] == []

@@ -7,6 +7,8 @@ Subcommands (each prints JSON on stdout; progress goes to stderr):
   bootstrap  with the bootstrap admin key: make sure a user exists, print its API key
   run        history + upload + N x cat1, poll every job to a terminal state, summary
   submit     history + upload + N x cat1 without waiting (job ids for a later `poll`)
+  stream     history + upload, then one cat1 every --every seconds until --stop-file exists,
+             the jobs so far always in --output (for a later `poll`); for load during restarts
   poll       poll jobs (from `submit`'s JSON) to a terminal state, summary
 
 The summary says, for every job: tool, state, handler (from the admin job list, so the key must
@@ -28,6 +30,7 @@ import argparse
 import datetime as dt
 import fnmatch
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -396,6 +399,35 @@ class GalaxyClient:
         log(f"submitted {jobs} {tool_id} job(s)")
         return {"url": self.url, "history_id": history_id, "dataset_id": dataset_id, "job_ids": job_ids}
 
+    def stream(
+        self, every: float, stop_file: str, output: str, duration: float = 900.0, tool_id: str = "cat1",
+        content: str = "galaxyops\nfleet\n",
+    ) -> dict[str, Any]:
+        """History + upload (waited for), then one run of `tool_id` every `every` seconds until
+        `stop_file` exists (or `duration`); `output` holds what was submitted so far, as `submit`
+        prints it, plus the requests that failed, after every job."""
+        history_id = self.create_history(f"galaxyops-fleet stream {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        dataset_id, upload_job = self.upload_text(history_id, content, "stream.txt")
+        uploaded = self.poll(history_id, [upload_job], timeout=300)
+        if uploaded[0].get("state") != "ok":
+            raise GalaxyError(f"upload job {upload_job} ended {uploaded[0].get('state')}")
+        state: dict[str, Any] = {"url": self.url, "history_id": history_id, "dataset_id": dataset_id,
+                                 "job_ids": [upload_job], "failed_requests": []}
+        start = time.monotonic()
+        while not os.path.exists(stop_file) and time.monotonic() - start < duration:
+            began = time.monotonic()
+            try:
+                state["job_ids"].extend(self.run_tool(history_id, tool_id, dataset_id))
+            except GalaxyError as exc:
+                log(f"submission failed: {exc}")
+            state["failed_requests"] = list(self.failed_requests)
+            with open(output + ".tmp", "w", encoding="utf-8") as fh:
+                json.dump(state, fh, indent=2, sort_keys=True)
+            os.replace(output + ".tmp", output)
+            time.sleep(max(0.0, every - (time.monotonic() - began)))
+        log(f"submitted {len(state['job_ids']) - 1} {tool_id} job(s)")
+        return state
+
 
 # ---------------------------------------------------------------------------------------------
 # CLI
@@ -455,6 +487,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--jobs", type=int, default=5)
     p.add_argument("--tool", default="cat1")
+    p = sub.add_parser("stream", help="upload, then one job every --every seconds until --stop-file exists")
+    _add_common(p)
+    p.add_argument("--every", type=float, default=2.0)
+    p.add_argument("--stop-file", required=True)
+    p.add_argument("--output", required=True, help="file that holds the jobs submitted so far (submit's JSON)")
+    p.add_argument("--duration", type=float, default=900.0)
+    p.add_argument("--tool", default="cat1")
     p = sub.add_parser("poll", help="poll jobs from submit's JSON, summary")
     _add_common(p)
     _add_checks(p)
@@ -505,6 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "submit":
             _emit(client.submit(args.jobs, args.tool))
             return 0
+        if args.command == "stream":
+            _emit(client.stream(args.every, args.stop_file, args.output, args.duration, args.tool))
+            return 0
         if args.command == "run":
             started = time.monotonic()
             submitted = client.submit(args.jobs, args.tool)
@@ -512,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "poll":
             with (sys.stdin if args.submitted == "-" else open(args.submitted, encoding="utf-8")) as fh:
                 submitted = json.load(fh)
+            client.failed_requests.extend(submitted.get("failed_requests", []))
             return _finish(client, args, submitted["history_id"], submitted["job_ids"])
     except GalaxyError as exc:
         log(f"error: {exc}")

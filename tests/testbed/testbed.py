@@ -39,6 +39,8 @@ PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-venv",
     "python3-apt", "python3-psycopg2", "iproute2", "iputils-ping", "curl", "ca-certificates",
     "sudo", "procps", "less", "acl", "netbase", "nginx", "postgresql", "libpq5",
+    # Slurm (munge, slurmctld, slurmd, client): the batch system of molecule/galaxy's job handlers
+    "munge", "slurmctld", "slurmd", "slurm-client",
 )
 # Bump when the way the base is prepared changes (part of the base's cache key).
 RECIPE = "4"
@@ -47,7 +49,7 @@ MASKED_UNITS = (
     "dpkg-db-backup.timer", "logrotate.timer", "e2scrub_reap.service",
 )
 # Installed but not started at boot: the roles under test decide.
-DISABLED_UNITS = ("nginx.service", "postgresql.service")
+DISABLED_UNITS = ("nginx.service", "postgresql.service", "munge.service", "slurmctld.service", "slurmd.service")
 
 BRIDGE = "fleetbr0"
 NETWORK = ipaddress.ip_network("10.77.0.0/24")

@@ -385,14 +385,20 @@ class GalaxyClient:
                 ]
             time.sleep(interval)
 
-    def submit(self, jobs: int, tool_id: str = "cat1", content: str = "galaxyops\nfleet\n") -> dict[str, Any]:
-        """History + upload (waited for) + `jobs` runs of `tool_id` on the upload."""
-        history_id = self.create_history(f"galaxyops-fleet {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        dataset_id, upload_job = self.upload_text(history_id, content, "fleet.txt")
+    def uploaded_history(self, label: str, content: str, name: str) -> tuple[str, str, str]:
+        """A new history with `content` uploaded as `name`, the upload waited for:
+        (history id, dataset id, upload job id)."""
+        history_id = self.create_history(f"galaxyops-fleet {label}{time.strftime('%Y-%m-%d %H:%M:%S')}")
+        dataset_id, upload_job = self.upload_text(history_id, content, name)
         log(f"history {history_id}: upload job {upload_job}")
         uploaded = self.poll(history_id, [upload_job], timeout=300)
         if uploaded[0].get("state") != "ok":
             raise GalaxyError(f"upload job {upload_job} ended {uploaded[0].get('state')}")
+        return history_id, dataset_id, upload_job
+
+    def submit(self, jobs: int, tool_id: str = "cat1", content: str = "galaxyops\nfleet\n") -> dict[str, Any]:
+        """History + upload (waited for) + `jobs` runs of `tool_id` on the upload."""
+        history_id, dataset_id, upload_job = self.uploaded_history("", content, "fleet.txt")
         job_ids = [upload_job]
         for _ in range(jobs):
             job_ids.extend(self.run_tool(history_id, tool_id, dataset_id))
@@ -406,11 +412,7 @@ class GalaxyClient:
         """History + upload (waited for), then one run of `tool_id` every `every` seconds until
         `stop_file` exists (or `duration`); `output` holds what was submitted so far, as `submit`
         prints it, plus the requests that failed, after every job."""
-        history_id = self.create_history(f"galaxyops-fleet stream {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        dataset_id, upload_job = self.upload_text(history_id, content, "stream.txt")
-        uploaded = self.poll(history_id, [upload_job], timeout=300)
-        if uploaded[0].get("state") != "ok":
-            raise GalaxyError(f"upload job {upload_job} ended {uploaded[0].get('state')}")
+        history_id, dataset_id, upload_job = self.uploaded_history("stream ", content, "stream.txt")
         state: dict[str, Any] = {"url": self.url, "history_id": history_id, "dataset_id": dataset_id,
                                  "job_ids": [upload_job], "failed_requests": []}
         start = time.monotonic()

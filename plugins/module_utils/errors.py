@@ -25,13 +25,13 @@ class Problem:
         return {"file": self.file, "key_path": self.key_path, "message": self.message, "host": self.host}
 
 
-def unknown_key(key: object, known: Iterable[str]) -> str:
+def unknown_key(key: object, known: Iterable[str], what: str = "setting") -> str:
     """The message for a key no reader knows: the nearest known key, else the list of them."""
     names = sorted(known)
     close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
     if close:
-        return f"unknown setting (did you mean {close[0]!r}?)"
-    return "unknown setting; known: " + ", ".join(names)
+        return f"unknown {what} (did you mean {close[0]!r}?)"
+    return f"unknown {what}; known: " + ", ".join(names)
 
 
 class PlanError(Exception):

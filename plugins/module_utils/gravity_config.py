@@ -13,21 +13,21 @@ import string
 from typing import Any
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, unknown_key
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import (
+    GALAXY_POOLS,
+    pool_problem,
+    server_name_problem,
+)
 
 DEFAULT_INSTANCE_NAME = "_default_"
 GX_IT_PROXY_MIN_VERSION = "0.0.6"
 HANDLER_TEMPLATE_VARIABLES = ("name", "process", "instance_name", "host")
-DEFAULT_HANDLER_POOLS = ("job-handlers", "workflow-schedulers")
-SERVER_NAME_VARIABLE = "GALAXY_CONFIG_SERVER_NAME"
-SERVER_NAME_OVERRIDE = "GALAXY_CONFIG_OVERRIDE_SERVER_NAME"
-# Galaxy processes that read their server name from the environment (handlers get --server-name).
-SERVER_NAME_FROM_ENVIRONMENT = ("gunicorn", "celery", "celery-beat")
+DEFAULT_HANDLER_POOLS = GALAXY_POOLS  # what a handler key without pools attaches to
 
 _TRUE = {"1", "on", "t", "true", "y", "yes"}
 _FALSE = {"0", "off", "f", "false", "n", "no"}
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _UMASK_RE = re.compile(r"^[0-7]{1,4}$")
-_POOL_RE = re.compile(r"^(job-handlers|workflow-schedulers)(\.[^\s.][^\s]*)?$")
 _URL_RE = re.compile(r"^(?!unix://|fd://)[A-Za-z][A-Za-z0-9+.-]*://")
 _MISSING = object()
 
@@ -283,41 +283,6 @@ def validate_fields(schema: dict[str, Field], raw: Any, file: str, path: str, ou
             # Gravity ignores it silently: a typo (`proceses`) would drop the setting unseen
             out.error(file, f"{path}.{key}", unknown_key(key, known), host)
     return result
-
-
-def pool_problem(pool: str) -> str | None:
-    """Why Galaxy would never use a handler pool name, or None for a real pool."""
-    if _POOL_RE.match(pool):
-        return None
-    base = pool.split(".", 1)[0]
-    close = [p for p in DEFAULT_HANDLER_POOLS if p.replace("-", "_") == base.replace("-", "_").lower()]
-    hint = f" (did you mean {close[0] + pool[len(base):]!r}?)" if close else ""
-    return (f"{pool!r} is no Galaxy pool, so the handler would never get work: use "
-            f"{', '.join(DEFAULT_HANDLER_POOLS)} or POOL.TAG{hint}")
-
-
-def server_name_problem(environment: dict[str, str]) -> tuple[str, str] | None:
-    """(variable, why) when a handler's environment names the server, which galaxy-main decides."""
-    if SERVER_NAME_OVERRIDE in environment:
-        return SERVER_NAME_OVERRIDE, ("would make Galaxy run the handler under another name than its "
-                                      "--server-name, which job assignment relies on: name handlers with "
-                                      "name_template (or the job configuration's ids) instead")
-    if SERVER_NAME_VARIABLE in environment:
-        return SERVER_NAME_VARIABLE, ("is ignored: galaxy-main sets it from its --server-name; name handlers "
-                                      "with name_template (or the job configuration's ids) instead")
-    return None
-
-
-def environment_server_name(default: str, environment: dict[str, str], galaxy: dict | None) -> str:
-    """The server name a Galaxy web or celery process runs as: GALAXY_CONFIG_OVERRIDE_SERVER_NAME,
-    else (when the environment sets GALAXY_CONFIG_SERVER_NAME) galaxy.yml's server_name, which
-    Galaxy prefers to it, else that variable; ``default`` when the environment sets neither."""
-    if environment.get(SERVER_NAME_OVERRIDE):
-        return environment[SERVER_NAME_OVERRIDE]
-    if environment.get(SERVER_NAME_VARIABLE):
-        configured = (galaxy or {}).get("server_name")
-        return configured if isinstance(configured, str) and configured else environment[SERVER_NAME_VARIABLE]
-    return default
 
 
 def template_problem(template: str) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, unknown_key
-from ansible_collections.galaxyops.fleet.plugins.module_utils.gravity_config import server_name_problem
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import server_name_problem
 from ansible_collections.galaxyops.fleet.plugins.module_utils.yaml_loader import read_yaml
 
 DEFAULT_JOB_CONFIG_FILES = ("job_conf.yml", "job_conf.xml")
@@ -109,12 +109,10 @@ def locate(galaxy_section: dict, config_dir: str | None, galaxy_file: str, out: 
     return candidate, candidate
 
 
-def _check_assign(methods: list[str], label: str, key_path: str, out: Collector) -> None:
-    for index, method in enumerate(methods):
-        if method.lower() not in ASSIGN_METHODS:
-            out.error(label, f"{key_path}.{index}" if not key_path.endswith("assign_with") else key_path,
-                      f"{method!r} is no handler assignment method (Galaxy refuses to start): use one of "
-                      + ", ".join(ASSIGN_METHODS))
+def _unknown_methods(methods: list[str]) -> list[tuple[int, str]]:
+    """(position, message) of each assignment method Galaxy does not know (it refuses to start)."""
+    return [(index, f"{method!r} is no handler assignment method (Galaxy refuses to start): use one of "
+             + ", ".join(ASSIGN_METHODS)) for index, method in enumerate(methods) if method.lower() not in ASSIGN_METHODS]
 
 
 def _check_handler_environment(environment: dict | None, label: str, key_path: str, out: Collector) -> None:
@@ -135,11 +133,12 @@ def _parse_xml(path: str, out: Collector) -> JobConfig:
         for attribute in handlers.attrib:
             if attribute not in XML_HANDLERS_ATTRIBUTES:
                 out.error(path, f"job_conf.handlers.{attribute}",
-                          unknown_key(attribute, XML_HANDLERS_ATTRIBUTES).replace("setting", "attribute", 1))
+                          unknown_key(attribute, XML_HANDLERS_ATTRIBUTES, "attribute"))
         assign_with = handlers.get("assign_with")
         if assign_with:
             conf.assign = [a.strip() for a in assign_with.split(",")]
-            _check_assign(conf.assign, path, "job_conf.handlers.assign_with", out)
+            for _index, message in _unknown_methods(conf.assign):
+                out.error(path, "job_conf.handlers.assign_with", message)
         conf.default = handlers.get("default")
         conf.default_key_path = "job_conf.handlers.default"
         for index, element in enumerate(handlers):
@@ -189,7 +188,8 @@ def parse_mapping(data: Any, label: str, prefix: str, out: Collector) -> JobConf
         out.error(label, f"{dot}handling.assign", f"must be a list of assignment methods, got {assign!r}")
         assign = []
     conf.assign = list(assign)
-    _check_assign(conf.assign, label, f"{dot}handling.assign", out)
+    for index, message in _unknown_methods(conf.assign):
+        out.error(label, f"{dot}handling.assign.{index}", message)
     conf.default = handling.get("default")
     conf.default_key_path = f"{dot}handling.default"
     processes = handling.get("processes") or {}

@@ -20,6 +20,10 @@ from typing import Any
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import gravity_config as gc
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, PlanError, Problem
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import (
+    SERVER_NAME_FROM_ENVIRONMENT,
+    environment_server_name,
+)
 from ansible_collections.galaxyops.fleet.plugins.module_utils.jobconf import (
     DYNAMIC_ASSIGN_METHODS,
     JobConfig,
@@ -569,8 +573,8 @@ class _InstanceBuilder:
         proc = {
             "index": None,
             "unit": None,  # set by _name_units
-            "server_name": gc.environment_server_name(service_name, env, self.source.galaxy)
-            if service_type in gc.SERVER_NAME_FROM_ENVIRONMENT else service_name,
+            "server_name": environment_server_name(service_name, env, self.source.galaxy)
+            if service_type in SERVER_NAME_FROM_ENVIRONMENT else service_name,
             "_service_name": service_name,
             "argv": argv,
             "exec_start": _exec_start(argv),

@@ -188,7 +188,7 @@ def _load_named_galaxy(gravity_file: str, named: str, key: str, config_dir: str 
     else:
         out.error(gravity_file, key, f"relative path {named!r} needs config_dir when the configuration is inline")
         return {}, named, None
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         out.error(gravity_file, key, f"{path} does not exist: this Gravity file names it as its Galaxy configuration")
         return {}, path, os.path.dirname(path)
     data = _read_yaml(path, out, "the Galaxy configuration", "")

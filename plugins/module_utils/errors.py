@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,15 @@ class Problem:
 
     def as_dict(self) -> dict:
         return {"file": self.file, "key_path": self.key_path, "message": self.message, "host": self.host}
+
+
+def unknown_key(key: object, known: Iterable[str], what: str = "setting") -> str:
+    """The message for a key no reader knows: the nearest known key, else the list of them."""
+    names = sorted(known)
+    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {what} (did you mean {close[0]!r}?)"
+    return f"unknown {what}; known: " + ", ".join(names)
 
 
 class PlanError(Exception):

@@ -12,16 +12,23 @@ import re
 import string
 from typing import Any
 
-from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector
+from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, unknown_key
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import (
+    GALAXY_POOLS,
+    pool_problem,
+    server_name_problem,
+)
 
 DEFAULT_INSTANCE_NAME = "_default_"
 GX_IT_PROXY_MIN_VERSION = "0.0.6"
 HANDLER_TEMPLATE_VARIABLES = ("name", "process", "instance_name", "host")
-DEFAULT_HANDLER_POOLS = ("job-handlers", "workflow-schedulers")
+DEFAULT_HANDLER_POOLS = GALAXY_POOLS  # what a handler key without pools attaches to
 
 _TRUE = {"1", "on", "t", "true", "y", "yes"}
 _FALSE = {"0", "off", "f", "false", "n", "no"}
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
+_UMASK_RE = re.compile(r"^[0-7]{1,4}$")
+_URL_RE = re.compile(r"^(?!unix://|fd://)[A-Za-z][A-Za-z0-9+.-]*://")
 _MISSING = object()
 
 
@@ -43,7 +50,7 @@ class Field:
 
 def _common(start: int, stop: int) -> dict[str, Field]:
     return {
-        "umask": Field("str", None, nullable=True),
+        "umask": Field("umask", None, nullable=True),
         "start_timeout": Field("int", start, minimum=0),
         "stop_timeout": Field("int", stop, minimum=0),
         "memory_limit": Field("float", None, nullable=True, minimum=0),
@@ -54,7 +61,7 @@ def _common(start: int, stop: int) -> dict[str, Field]:
 
 GUNICORN: dict[str, Field] = {
     "enable": Field("bool", True),
-    "bind": Field("str", "localhost:8080"),
+    "bind": Field("bind", "localhost:8080"),
     "workers": Field("int", 1, minimum=1),
     "timeout": Field("int", 300, minimum=0),
     "extra_args": Field("str", ""),
@@ -89,7 +96,7 @@ TUSD: dict[str, Field] = {
 REPORTS: dict[str, Field] = {
     "enable": Field("bool", False),
     "config_file": Field("str", "reports.yml"),
-    "bind": Field("str", "localhost:9001"),
+    "bind": Field("bind", "localhost:9001"),
     "workers": Field("int", 1, minimum=1),
     "timeout": Field("int", 300, minimum=0),
     "url_prefix": Field("str", None, nullable=True),
@@ -114,7 +121,7 @@ TOP: dict[str, Field] = {
     "process_manager": Field("enum", None, nullable=True, choices=("supervisor", "systemd", "multiprocessing")),
     "service_command_style": Field("enum", "gravity", choices=("gravity", "direct", "_exec")),
     "use_service_instances": Field("bool", True),
-    "umask": Field("str", "022"),
+    "umask": Field("umask", "022"),
     "memory_limit": Field("float", None, nullable=True, minimum=0),
     "memory_high": Field("float", None, nullable=True, minimum=0),
     "galaxy_config_file": Field("str", None, nullable=True),
@@ -141,7 +148,7 @@ HANDLER: dict[str, Field] = {
     "processes": Field("strict_int", 1, minimum=1),
     "pools": Field("pools", None),
     "name_template": Field("template", None, nullable=True),
-    "umask": Field("str", None, nullable=True),
+    "umask": Field("umask", None, nullable=True),
     "start_timeout": Field("int", 20, minimum=0),
     "stop_timeout": Field("int", 65, minimum=0),
     "memory_limit": Field("float", None, nullable=True, minimum=0),
@@ -163,6 +170,8 @@ def _describe(field: Field) -> str:
         "env": "a mapping of variable names to strings",
         "pools": "a list of pool names",
         "template": "a string",
+        "umask": "an octal string such as \"022\"",
+        "bind": "host:port, [IPv6]:port, host or unix:/path (not a URL)",
     }
     if field.kind == "enum":
         text = "one of: " + ", ".join(c for c in field.choices if not c.startswith("_"))
@@ -213,6 +222,13 @@ def coerce(field: Field, value: Any) -> tuple[bool, Any]:
     elif kind in ("str", "template"):
         if isinstance(value, str):
             result = value
+    elif kind == "umask":
+        if isinstance(value, str) and _UMASK_RE.match(value):
+            result = value
+    elif kind == "bind":
+        if isinstance(value, str) and value.strip() and not _URL_RE.match(value) and not any(
+                c.isspace() for c in value):
+            result = value
     elif kind == "enum":
         if isinstance(value, str) and value in field.choices:
             result = value
@@ -234,8 +250,7 @@ def coerce(field: Field, value: Any) -> tuple[bool, Any]:
 
 
 def validate_fields(schema: dict[str, Field], raw: Any, file: str, path: str, out: Collector,
-                    host: str | None = None, extensions: dict[str, Field] | None = None,
-                    strict_keys: bool = False) -> dict[str, Any] | None:
+                    host: str | None = None, extensions: dict[str, Field] | None = None) -> dict[str, Any] | None:
     """Validate one mapping against ``schema``; return the settings with defaults filled in."""
     if not isinstance(raw, dict):
         out.error(file, path, "must be a mapping", host)
@@ -255,18 +270,18 @@ def validate_fields(schema: dict[str, Field], raw: Any, file: str, path: str, ou
             continue
         ok, value = coerce(field, raw[key])
         if not ok:
-            out.error(file, f"{path}.{key}", f"must be {_describe(field)}, got {raw[key]!r}", host)
+            hint = ""
+            if field.kind == "umask" and isinstance(raw[key], int) and not isinstance(raw[key], bool):
+                hint = " (YAML reads an unquoted 022 as the number 18: quote it)"
+            out.error(file, f"{path}.{key}", f"must be {_describe(field)}, got {raw[key]!r}{hint}", host)
             # keep the structure complete (the default) so later checks still run
             value = dict(field.default) if isinstance(field.default, dict) else field.default
 
         result[key] = value
     for key in raw:
         if key not in known:
-            message = f"{file}: {path}.{key}: unknown setting, ignored"
-            if strict_keys:
-                out.error(file, f"{path}.{key}", "unknown setting", host)
-            else:
-                out.warn(message + (f" (host {host})" if host else ""))
+            # Gravity ignores it silently: a typo (`proceses`) would drop the setting unseen
+            out.error(file, f"{path}.{key}", unknown_key(key, known), host)
     return result
 
 
@@ -315,6 +330,13 @@ def validate_handlers(raw: Any, file: str, path: str, out: Collector, host: str 
             if problem:
                 out.error(file, f"{key_path}.name_template", problem, host)
                 continue
+        for index, pool in enumerate(settings["pools"] or ()):
+            problem = pool_problem(pool)
+            if problem:
+                out.error(file, f"{key_path}.pools.{index}", problem, host)
+        named = server_name_problem(settings["environment"])
+        if named:
+            out.error(file, f"{key_path}.environment.{named[0]}", named[1], host)
         handlers[key] = settings
     return handlers
 
@@ -331,7 +353,7 @@ def validate_gravity(raw: Any, file: str, path: str, out: Collector, host: str |
     settings = validate_fields(TOP, top_raw, file, path, out, host) or {}
     for key in raw:
         if key not in schema_keys and not (isinstance(key, str) and key.startswith("__")):
-            out.warn(f"{file}: {path}.{key}: unknown setting, ignored" + (f" (host {host})" if host else ""))
+            out.error(file, f"{path}.{key}", unknown_key(key, schema_keys), host)
     for name, schema in SECTIONS.items():
         value = raw.get(name)
         section_path = f"{path}.{name}"

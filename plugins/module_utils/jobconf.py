@@ -14,10 +14,17 @@ from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector
+from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, unknown_key
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import server_name_problem
+from ansible_collections.galaxyops.fleet.plugins.module_utils.yaml_loader import read_yaml
 
 DEFAULT_JOB_CONFIG_FILES = ("job_conf.yml", "job_conf.xml")
 DYNAMIC_ASSIGN_METHODS = ("db-skip-locked", "db-transaction-isolation")
+# Galaxy's handler assignment methods (it refuses to start with any other) and what it reads of
+# `handling` (YAML) or of the <handlers> attributes (XML); anything else it ignores silently.
+ASSIGN_METHODS = ("mem-self", "db-self", "db-preassign") + DYNAMIC_ASSIGN_METHODS
+HANDLING_KEYS = ("assign", "default", "max_grab", "processes", "ready_window_size")
+XML_HANDLERS_ATTRIBUTES = ("assign_with", "default", "max_grab", "ready_window_size")
 # Galaxy's local job runner: its jobs are children of the handler and end in `error` when the
 # handler restarts (LocalJobRunner.recover cannot reattach to them).
 LOCAL_RUNNER_LOAD = "galaxy.jobs.runners.local:LocalJobRunner"
@@ -102,6 +109,18 @@ def locate(galaxy_section: dict, config_dir: str | None, galaxy_file: str, out: 
     return candidate, candidate
 
 
+def _unknown_methods(methods: list[str]) -> list[tuple[int, str]]:
+    """(position, message) of each assignment method Galaxy does not know (it refuses to start)."""
+    return [(index, f"{method!r} is no handler assignment method (Galaxy refuses to start): use one of "
+             + ", ".join(ASSIGN_METHODS)) for index, method in enumerate(methods) if method.lower() not in ASSIGN_METHODS]
+
+
+def _check_handler_environment(environment: dict | None, label: str, key_path: str, out: Collector) -> None:
+    named = server_name_problem(environment or {})
+    if named:
+        out.error(label, f"{key_path}.environment.{named[0]}", named[1])
+
+
 def _parse_xml(path: str, out: Collector) -> JobConfig:
     conf = JobConfig(source=path, label=path)
     try:
@@ -111,9 +130,15 @@ def _parse_xml(path: str, out: Collector) -> JobConfig:
         return conf
     handlers = root.find("handlers")
     if handlers is not None:
+        for attribute in handlers.attrib:
+            if attribute not in XML_HANDLERS_ATTRIBUTES:
+                out.error(path, f"job_conf.handlers.{attribute}",
+                          unknown_key(attribute, XML_HANDLERS_ATTRIBUTES, "attribute"))
         assign_with = handlers.get("assign_with")
         if assign_with:
             conf.assign = [a.strip() for a in assign_with.split(",")]
+            for _index, message in _unknown_methods(conf.assign):
+                out.error(path, "job_conf.handlers.assign_with", message)
         conf.default = handlers.get("default")
         conf.default_key_path = "job_conf.handlers.default"
         for index, element in enumerate(handlers):
@@ -151,13 +176,20 @@ def parse_mapping(data: Any, label: str, prefix: str, out: Collector) -> JobConf
     if not isinstance(handling, dict):
         out.error(label, f"{dot}handling", "must be a mapping")
         handling = {}
+    for key in handling:
+        if key == "assign_with":
+            out.error(label, f"{dot}handling.assign_with", "is the XML attribute (<handlers assign_with=...>): "
+                      "Galaxy reads handling.assign (a list) in a YAML job configuration and ignores assign_with")
+        elif key not in HANDLING_KEYS:
+            out.error(label, f"{dot}handling.{key}", unknown_key(key, HANDLING_KEYS))
     assign = handling.get("assign", [])
-    if isinstance(assign, str):
-        assign = [a.strip() for a in assign.split(",")]
-    if not isinstance(assign, list):
-        out.error(label, f"{dot}handling.assign", "must be a list of assignment methods")
+    if not isinstance(assign, list) or not all(isinstance(a, str) for a in assign):
+        # a string too: Galaxy reads it one character at a time and refuses to start
+        out.error(label, f"{dot}handling.assign", f"must be a list of assignment methods, got {assign!r}")
         assign = []
-    conf.assign = [str(a) for a in assign]
+    conf.assign = list(assign)
+    for index, message in _unknown_methods(conf.assign):
+        out.error(label, f"{dot}handling.assign.{index}", message)
     conf.default = handling.get("default")
     conf.default_key_path = f"{dot}handling.default"
     processes = handling.get("processes") or {}
@@ -175,6 +207,7 @@ def parse_mapping(data: Any, label: str, prefix: str, out: Collector) -> JobConf
             out.error(label, f"{dot}handling.processes.{handler_id}.environment",
                       "must be a mapping of variable names to strings")
             environment = None
+        _check_handler_environment(environment, label, f"{dot}handling.processes.{handler_id}", out)
         conf.handlers.append(StaticHandler(str(handler_id), _split_tags(options.get("tags")), environment))
     runners = data.get("runners") or {}
     execution = data.get("execution") or {}
@@ -205,13 +238,9 @@ def load_job_config(galaxy_section: dict, config_dir: str | None, galaxy_file: s
     if content.endswith(".xml"):
         return _parse_xml(content, out)
     if content.endswith((".yml", ".yaml")):
-        import yaml  # pylint: disable=import-outside-toplevel  # controller only; not at import time
-
-        try:
-            with open(content, encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError) as exc:
-            out.error(content, "", f"cannot read job configuration: {exc}")
+        before = len(out.problems)
+        data = read_yaml(content, out, "job configuration")
+        if data is None and len(out.problems) > before:
             return JobConfig()
         return parse_mapping(data, content, "", out)
     out.error(galaxy_file, "galaxy.job_config_file", f"unknown job configuration file type: {content}")

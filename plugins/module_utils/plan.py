@@ -20,11 +20,16 @@ from typing import Any
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import gravity_config as gc
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, PlanError, Problem
+from ansible_collections.galaxyops.fleet.plugins.module_utils.galaxy_names import (
+    SERVER_NAME_FROM_ENVIRONMENT,
+    environment_server_name,
+)
 from ansible_collections.galaxyops.fleet.plugins.module_utils.jobconf import (
     DYNAMIC_ASSIGN_METHODS,
     JobConfig,
     load_job_config,
 )
+from ansible_collections.galaxyops.fleet.plugins.module_utils.yaml_loader import read_yaml
 
 PLAN_VERSION = 1
 DEFAULT_GROUPS = {
@@ -165,16 +170,7 @@ class _Source:
 
 
 def _read_yaml(path: str, out: Collector, what: str, key: str = "") -> Any:
-    import yaml  # pylint: disable=import-outside-toplevel  # controller only; not at import time
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except OSError as exc:
-        out.error(path, key, f"cannot read {what}: {exc.strerror or exc}")
-    except yaml.YAMLError as exc:
-        out.error(path, key, f"cannot parse {what}: {exc}")
-    return None
+    return read_yaml(path, out, what, key)
 
 
 def _host_path(host_config_path: str, named: str) -> str:
@@ -192,6 +188,9 @@ def _load_named_galaxy(gravity_file: str, named: str, key: str, config_dir: str 
     else:
         out.error(gravity_file, key, f"relative path {named!r} needs config_dir when the configuration is inline")
         return {}, named, None
+    if not os.path.exists(path):
+        out.error(gravity_file, key, f"{path} does not exist: this Gravity file names it as its Galaxy configuration")
+        return {}, path, os.path.dirname(path)
     data = _read_yaml(path, out, "the Galaxy configuration", "")
     if data is None:
         return {}, path, os.path.dirname(path)
@@ -574,7 +573,9 @@ class _InstanceBuilder:
         proc = {
             "index": None,
             "unit": None,  # set by _name_units
-            "server_name": service_name,
+            "server_name": environment_server_name(service_name, env, self.source.galaxy)
+            if service_type in SERVER_NAME_FROM_ENVIRONMENT else service_name,
+            "_service_name": service_name,
             "argv": argv,
             "exec_start": _exec_start(argv),
             "environment": env,
@@ -618,7 +619,7 @@ class _InstanceBuilder:
         group = object()  # processes of one service may share a unit file; nothing else may
         if as_list and not instances:
             for proc in procs:
-                self._set_unit(host, proc, proc["server_name"], None, group)
+                self._set_unit(host, proc, proc["_service_name"], None, group)
             return
         template = as_list and len(procs) > 1
         for number, proc in enumerate(procs):
@@ -639,6 +640,7 @@ class _InstanceBuilder:
         unit_file = proc.pop("_unit_file")
         service_name = proc.pop("_unit_service")
         group = proc.pop("_group")
+        proc.pop("_service_name", None)
         unit = host_plan["units"].get(unit_file)
         if unit is not None:
             if groups.get(unit_file) is not group or proc["index"] is None:

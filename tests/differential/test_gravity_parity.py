@@ -409,6 +409,27 @@ def _check_collection_defaults(case, result):
     assert (gunicorn["user"], gunicorn["working_directory"]) == ("galaxy", "/srv/galaxy/server")
 
 
+REFUSED_KEY = {
+    "div_refused_handler_key_typo": r"gravity\.handlers\.handler\.proceses",
+    "div_refused_umask_not_octal": r"gravity\.gunicorn\.umask",
+    "div_refused_bind_url": r"gravity\.gunicorn\.bind",
+    "div_refused_pool_name": r"gravity\.handlers\.handler\.pools\.0",
+    "div_refused_duplicate_key": r"gravity\.gunicorn",
+    "div_refused_handler_server_name_env": r"gravity\.handlers\.handler\.environment\.GALAXY_CONFIG_SERVER_NAME",
+    "div_refused_yaml_assign_with": r"handling\.assign_with",
+    "div_refused_assign_method": r"handling\.assign\.0",
+}
+
+
+def _check_refused(case, result):
+    """Gravity accepts the input without a word (and Galaxy, or the process, then misreads or
+    ignores it); the plan refuses it, naming the key."""
+    for style in ("default", "direct"):
+        assert result["runs"][style]["error"] is None, f"Gravity now rejects {case.name}: {result['runs'][style]}"
+    problem = plan_error(case)
+    assert has_problem(problem, rf"^{REFUSED_KEY[case.name]}$"), describe(problem)
+
+
 DIVERGENCE_CHECKS: dict[str, Callable] = {
     "per-instance-settings": _check_per_instance_settings,
     "handler-validation": None,  # set per case below (the key differs)
@@ -420,6 +441,7 @@ DIVERGENCE_CHECKS: dict[str, Callable] = {
     "unique-binds": _check_unique_binds,
     "tool-handler-exists": _check_tool_handler,
     "collection-defaults": _check_collection_defaults,
+    "refused-misread-input": _check_refused,
 }
 HANDLER_VALIDATION_KEY = {
     "div_handler_processes_zero": "processes",

@@ -58,10 +58,11 @@ def test_null_sections_get_defaults():
 @pytest.mark.parametrize("raw, expected", [
     ({"gunicorn": {"workers": 0}}, "galaxy.yml: gravity.gunicorn.workers: must be an integer >= 1, got 0"),
     ({"gunicorn": {"workers": 2.5}}, "galaxy.yml: gravity.gunicorn.workers: must be an integer >= 1, got 2.5"),
-    ({"gunicorn": {"bind": 8080}}, "galaxy.yml: gravity.gunicorn.bind: must be a string, got 8080"),
+    ({"gunicorn": {"bind": 8080}}, "galaxy.yml: gravity.gunicorn.bind: must be host:port, [IPv6]:port, host or unix:/path (not a URL), got 8080"),
     ({"gunicorn": {"timeout": -1}}, "galaxy.yml: gravity.gunicorn.timeout: must be an integer >= 0, got -1"),
     ({"gunicorn": {"preload": "maybe"}}, "galaxy.yml: gravity.gunicorn.preload: must be true or false (or null), got 'maybe'"),
-    ({"gunicorn": {"umask": 22}}, "galaxy.yml: gravity.gunicorn.umask: must be a string (or null), got 22"),
+    ({"gunicorn": {"umask": 22}}, "galaxy.yml: gravity.gunicorn.umask: must be an octal string such as \"022\" (or null), got 22 "
+     "(YAML reads an unquoted 022 as the number 18: quote it)"),
     ({"gunicorn": {"environment": {"A": 1}}},
      "galaxy.yml: gravity.gunicorn.environment: must be a mapping of variable names to strings, got {'A': 1}"),
     ({"gunicorn": "x"}, "galaxy.yml: gravity.gunicorn: must be a mapping or a list of mappings, got str"),
@@ -121,12 +122,14 @@ def test_all_problems_are_collected_not_just_the_first():
     assert len(problems) == 5
 
 
-def test_unknown_settings_are_warnings_not_errors():
+def test_unknown_settings_are_errors_naming_the_nearest_key():
     dummy_settings, problems, warnings = validate({"gunicron": {}, "gunicorn": {"wokers": 2}, "handlers": {"h": {"procs": 2}}})
-    assert problems == []
-    assert "galaxy.yml: gravity.gunicron: unknown setting, ignored" in warnings
-    assert "galaxy.yml: gravity.gunicorn.wokers: unknown setting, ignored" in warnings
-    assert "galaxy.yml: gravity.handlers.h.procs: unknown setting, ignored" in warnings
+    assert sorted(problems) == sorted([
+        "galaxy.yml: gravity.gunicorn.wokers: unknown setting (did you mean 'workers'?)",
+        "galaxy.yml: gravity.handlers.h.procs: unknown setting (did you mean 'processes'?)",
+        "galaxy.yml: gravity.gunicron: unknown setting (did you mean 'gunicorn'?)",
+    ])
+    assert warnings == []
 
 
 def test_gunicorn_instances_extension_is_validated():

@@ -70,6 +70,11 @@ class PlanBuilder:
         self.sources = load_sources(galaxy_config_file, galaxy_config, self.options, self.out)
 
     def build(self) -> dict:
+        """The plan as docs/plan.md describes it."""
+        return self.model().to_dict()
+
+    def model(self) -> Plan:
+        """The plan's records. Raises PlanError listing every problem."""
         out = self.out
         if not self.sources:
             out.raise_if_any()
@@ -107,7 +112,7 @@ class PlanBuilder:
             for found in bind_clashes(processes):
                 out.error(found.process.origin, found.process.key_path, found.message, host)
         out.raise_if_any()
-        return Plan(dict(self.groups), instances, hosts, out.warnings).to_dict()
+        return Plan(dict(self.groups), instances, hosts, out.warnings)
 
 
 class InstanceBuilder:

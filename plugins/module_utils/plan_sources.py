@@ -50,27 +50,36 @@ def host_path(host_config_path: str, named: str) -> str:
     return os.path.join(os.path.dirname(host_config_path), named)
 
 
+@dataclass
+class GalaxyFile:
+    """The galaxy section of a galaxy.yml, the file and its folder."""
+
+    galaxy: dict
+    file: str
+    config_dir: str | None
+
+
 def load_named_galaxy(gravity_file: str, named: str, key: str, config_dir: str | None,
-                      out: Collector) -> tuple[dict, str, str | None]:
-    """(galaxy section, its file, its folder) of the galaxy.yml a Gravity section names."""
+                      out: Collector) -> GalaxyFile:
+    """The galaxy.yml a Gravity section names in galaxy_config_file (an empty section on problems)."""
     if os.path.isabs(named):
         path = named
     elif config_dir is not None:
         path = os.path.join(config_dir, named)
     else:
         out.error(gravity_file, key, f"relative path {named!r} needs config_dir when the configuration is inline")
-        return {}, named, None
+        return GalaxyFile({}, named, None)
     data = read_yaml(path, out, "the Galaxy configuration", "")
     if data is None:
-        return {}, path, os.path.dirname(path)
+        return GalaxyFile({}, path, os.path.dirname(path))
     if not isinstance(data, dict) or "galaxy" not in data:
         out.error(path, "galaxy", "missing: the file named by galaxy_config_file has no galaxy section")
-        return {}, path, os.path.dirname(path)
+        return GalaxyFile({}, path, os.path.dirname(path))
     galaxy = data.get("galaxy") or {}
     if not isinstance(galaxy, dict):
         out.error(path, "galaxy", "must be a mapping")
         galaxy = {}
-    return galaxy, path, os.path.dirname(path)
+    return GalaxyFile(galaxy, path, os.path.dirname(path))
 
 
 def _listed_sources(label: str, gravity: list, config_dir: str | None, host_config: str,
@@ -86,9 +95,9 @@ def _listed_sources(label: str, gravity: list, config_dir: str | None, host_conf
         if not isinstance(named, str) or not named:
             out.error(label, f"{path}.galaxy_config_file", "is required when several Gravity configurations are listed")
             continue
-        galaxy, galaxy_file, galaxy_dir = load_named_galaxy(label, named, f"{path}.galaxy_config_file", config_dir,
-                                                            out)
-        sources.append(Source(entry, label, path, galaxy, galaxy_file, galaxy_dir, host_path(host_config, named)))
+        loaded = load_named_galaxy(label, named, f"{path}.galaxy_config_file", config_dir, out)
+        sources.append(Source(entry, label, path, loaded.galaxy, loaded.file, loaded.config_dir,
+                              host_path(host_config, named)))
     return sources
 
 
@@ -128,8 +137,8 @@ def load_sources(galaxy_config_file: str | None, galaxy_config: Any, options: di
     if "gravity" in top and "galaxy" not in top:
         named = gravity.get("galaxy_config_file") if isinstance(gravity, dict) else None
         if isinstance(named, str) and named:
-            galaxy, galaxy_file, galaxy_dir = load_named_galaxy(label, named, "gravity.galaxy_config_file",
-                                                                config_dir, out)
+            loaded = load_named_galaxy(label, named, "gravity.galaxy_config_file", config_dir, out)
+            galaxy, galaxy_file, galaxy_dir = loaded.galaxy, loaded.file, loaded.config_dir
             host_galaxy_config = host_path(host_config, named)
         else:
             out.warn(f"{label}: a Gravity configuration without a galaxy section: Galaxy defaults are used")

@@ -1,0 +1,90 @@
+"""Unit tests of the galaxy_units module: systemctl show parsing, the legacy command read, query and record."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.galaxyops.fleet.plugins.modules import galaxy_units as gu
+from ansible_collections.galaxyops.fleet.plugins.module_utils import reconcile as rc
+from ansible_collections.galaxyops.fleet.plugins.module_utils.plan import build_plan
+
+GROUPS = {"galaxy_web": ["h1"], "galaxy_handlers": ["h1"], "galaxy_celery": ["h1"], "galaxy_proxy": ["h1"], "all": ["h1"]}
+
+
+def plan(handlers):
+    config = {"gravity": {"gunicorn": {"bind": "0.0.0.0:8080"}, "handlers": {"handler": {"processes": handlers}}},
+              "galaxy": {"job_config": {"handling": {"assign": ["db-skip-locked"]}}}}
+    return build_plan(galaxy_config=config, inventory={"groups": GROUPS, "hostvars": {}}, options={})
+
+
+class FakeModule:
+    def __init__(self, tmp_path, check_mode=False, **params):
+        self.params = {name: spec.get("default") for name, spec in gu.ARGUMENT_SPEC.items()}
+        self.params.update(unit_dir=str(tmp_path / "units"), environment_dir=str(tmp_path / "env"),
+                           path=str(tmp_path / "state" / "systemd-units.yml"))
+        self.params.update(params)
+        self.check_mode = check_mode
+        self.commands = []
+
+    def run_command(self, argv):
+        self.commands.append(argv)
+        units = argv[argv.index("--") + 1:]
+        return 0, "\n\n".join(f"ActiveState=active\nId={u}\nLoadState=loaded" for u in units) + "\n", ""
+
+    def atomic_move(self, src, dest):
+        import os
+        os.replace(src, dest)
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+def test_parse_show_reads_blocks_by_id_whatever_the_property_order():
+    text = "LoadState=loaded\nId=a.service\nActiveState=active\n\nId=b@0.service\nActiveState=inactive\nLoadState=not-found\n"
+    assert gu.parse_show(text) == {"a.service": rc.UnitStatus("loaded", "active"),
+                                   "b@0.service": rc.UnitStatus("not-found", "inactive")}
+
+
+def test_read_command_takes_the_last_exec_start_and_undoes_systemd_quoting(tmp_path):
+    unit = tmp_path / "u.service"
+    unit.write_text('[Service]\nExecStart=\nExecStart=/v/galaxy-main "--server-name=a b" 100%% $$HOME\n')
+    assert gu.read_command(str(unit)) == ["/v/galaxy-main", "--server-name=a b", "100%", "$HOME"]
+    assert gu.read_command(str(tmp_path / "missing")) is None
+
+
+def test_query_then_record_then_nothing_left(tmp_path):
+    old, new = plan(3), plan(1)
+    first = FakeModule(tmp_path, state="recorded", units=old["hosts"]["h1"]["units"], instances=old["instances"])
+    written = gu.run(first)
+    assert written["changed"] and json.loads((tmp_path / "state/systemd-units.yml").read_text().split("\n", 3)[3])
+    assert gu.run(FakeModule(tmp_path, state="recorded", record=written["record"], units=old["hosts"]["h1"]["units"],
+                             instances=old["instances"]))["changed"] is False
+
+    query = FakeModule(tmp_path, record=written["record"], units=new["hosts"]["h1"]["units"], instances=new["instances"])
+    out = gu.run(query)
+    assert out["changed"] is False
+    assert [e["name"] for e in out["draining"]["entries"]] == ["handler_1", "handler_2"]
+    assert out["remove"]["units"] == ["galaxy-handler@0.service"]
+    assert len(query.commands) == 1 and "galaxy-handler@2.service" in query.commands[0]
+
+    check = FakeModule(tmp_path, check_mode=True, state="recorded", record=written["record"],
+                       units=new["hosts"]["h1"]["units"], instances=new["instances"], forget=out["remove"]["units"])
+    before = (tmp_path / "state/systemd-units.yml").read_text()
+    result = gu.run(check)
+    assert result["changed"] and result["diff"]["before"] == before != result["diff"]["after"]
+    assert (tmp_path / "state/systemd-units.yml").read_text() == before
+    assert "galaxy-handler@2.service" in result["record"]["instances"]["_default_"]["units"]
+
+
+def test_a_legacy_record_reads_the_unit_files_once(tmp_path):
+    old, new = plan(2), plan(1)
+    record = gu.run(FakeModule(tmp_path, check_mode=True, state="recorded", units=old["hosts"]["h1"]["units"],
+                               instances=old["instances"]))["record"]
+    for inst in record["instances"].values():
+        del inst["processes"]
+    dropin = tmp_path / "units/galaxy-handler@1.service.d/50-galaxyops-fleet.conf"
+    dropin.parent.mkdir(parents=True)
+    dropin.write_text("[Service]\nExecStart=/v/galaxy-main -c g.yml --server-name=handler_1\n")
+    out = gu.run(FakeModule(tmp_path, record=record, units=new["hosts"]["h1"]["units"], instances=new["instances"]))
+    assert [e["name"] for e in out["draining"]["entries"]] == ["handler_1"]
+    assert out["remove"]["units"] == ["galaxy-handler@0.service"]  # no command line: stopped at once, as before

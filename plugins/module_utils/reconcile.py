@@ -149,17 +149,17 @@ def _managed(plan: HostPlan, record: Record) -> list[tuple[str, InstanceRecord]]
 def stale_units(plan: HostPlan, record: Record) -> list[str]:
     """Units recorded for the plan's instances that the plan no longer gives the host."""
     want = set(plan.units)
-    return _unique(u for _, inst in _managed(plan, record) for u in inst.units if u not in want)
+    return _unique(u for _name, inst in _managed(plan, record) for u in inst.units if u not in want)
 
 
 def stale_files(plan: HostPlan, record: Record) -> list[str]:
     want = set(plan.files())
-    return _unique(f for _, inst in _managed(plan, record) for f in inst.files if f not in want)
+    return _unique(f for _name, inst in _managed(plan, record) for f in inst.files if f not in want)
 
 
 def legacy_units(plan: HostPlan, record: Record) -> list[str]:
     """Stale process units whose record (an earlier version's) does not say what they were started as."""
-    recorded = {u for _, inst in _managed(plan, record) for u in inst.processes}
+    recorded = {u for _name, inst in _managed(plan, record) for u in inst.processes}
     return [u for u in stale_units(plan, record) if u.endswith(".service") and u not in recorded]
 
 
@@ -295,7 +295,7 @@ def reconcile(plan: HostPlan, record: Record, status: Mapping[str, UnitStatus], 
         by_instance.setdefault(entry["instance"], []).append(
             {"name": entry["name"], "pools": entry["pools"], "tags": entry["tags"]})
 
-    recorded = {u for _, inst in _managed(plan, record) for u in inst.units}
+    recorded = {u for _name, inst in _managed(plan, record) for u in inst.units}
     running = [u for u in plan.units if status.get(u, UnitStatus()).active_state in RUNNING]
     return Reconciliation(
         start=plan.units, create=[u for u in plan.units if u not in recorded],

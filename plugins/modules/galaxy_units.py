@@ -68,7 +68,7 @@ options:
     type: bool
     default: false
   drain_pool:
-    description: The job pool a draining handler runs in (RV(draining.entries[].argv)).
+    description: The job pool a draining handler runs in (its command in RV(draining)).
     type: str
     default: job-handlers.galaxyops-draining
   changed_unit_files:
@@ -164,7 +164,8 @@ retiring:
 draining:
   description:
     - Stale job handlers to drain, as RV(remove) (with their runtime drop-ins); C(entries) with C(unit), C(instance),
-      C(name), C(pools), C(tags) and C(argv), the command they drain with (in O(drain_pool)).
+      C(name), C(pools), C(tags), C(argv), the command they drain with (in O(drain_pool)), and C(dropin), the runtime
+      drop-in that gives it.
   returned: state=query
   type: dict
 drain_instances:
@@ -259,7 +260,7 @@ def unit_status(module: AnsibleModule, units: list[str]) -> dict[str, rc.UnitSta
     status = parse_show(out)
     for unit in units:  # a name systemd reports under another Id (an alias): ask for it alone
         if unit not in status:
-            _, one, _ = module.run_command(["systemctl", "show", "--property=LoadState,ActiveState", "--", unit])
+            one = module.run_command(["systemctl", "show", "--property=LoadState,ActiveState", "--", unit])[1]
             props = parse_show("Id=" + unit + "\n" + one)
             status[unit] = props.get(unit, rc.UnitStatus())
     return status

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 from ansible_collections.galaxyops.fleet.plugins.action.galaxy_restart_order import ARGUMENT_SPEC, ActionModule
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan import build_plan
+from ansible_collections.galaxyops.fleet.tests.unit.plugins.action.runner import run_action
 
 
 def plan():
@@ -18,14 +17,7 @@ def plan():
 
 
 def run(args):
-    task = MagicMock()
-    task.args = args
-    task.async_val = 0
-    task.check_mode = False
-    connection = MagicMock()
-    connection._shell.tmpdir = "/nonexistent"
-    action = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    return action.run(task_vars={})
+    return run_action(ActionModule, args)
 
 
 def test_spec_comes_from_documentation():

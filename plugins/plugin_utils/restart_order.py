@@ -1,20 +1,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The order of a rolling restart, from the cluster plan and the limits (controller only).
+"""The order of a rolling restart, from the cluster plan and the limits (controller only, no Ansible import).
 
-Pure functions, no Ansible import. The action ``galaxyops.fleet.galaxy_restart_order`` feeds them the
-plan and the role's variables and returns what :func:`restart_order` decides; role ``galaxy_restart``
-loops over it. Read top to bottom:
-
-1. every process of the plan as a record: the gunicorns (:class:`Member`, one per upstream member) and
-   the other processes (:class:`Process`: handlers, celery, tusd, ...);
-2. the limits (hosts, services, units or unit files) select some of them; unknown limits are a problem;
-3. the safety rule: an upstream's only gunicorn, or a step that takes every member of an upstream out,
-   is refused unless downtime is allowed;
-4. the gunicorns that did not answer before the restart (the preflight health check from every proxy)
-   are started first (``start_stopped``) or stop everything;
-5. the order: web steps (web hosts in batches, step k takes the k-th gunicorn of each host of the
-   batch), handler waves (greedy: at most ``handler_batch`` processes of any pool per wave), the other
-   services one at a time; and the warning about handlers that may run jobs in Galaxy's local runner.
+Read top to bottom: 1. every process of the plan as a record (:class:`Member` per upstream member,
+:class:`Process` for handlers, celery, tusd, ...); 2. the limits select some (unknown limits are a problem);
+3. the safety rule (an upstream's only gunicorn, or a step with every member of an upstream, needs
+``allow_downtime``); 4. gunicorns that did not answer the preflight check are started first
+(``start_stopped``) or stop everything; 5. the order: web steps (web hosts in batches, step k takes the
+k-th gunicorn of each host), handler waves (at most ``handler_batch`` processes of any pool per wave),
+the other services one at a time, and the local-runner warning. Action ``galaxy_restart_order`` exposes it.
 """
 
 from __future__ import annotations

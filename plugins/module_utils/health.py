@@ -121,16 +121,16 @@ def show_properties(text: str) -> dict[str, str]:
 
 
 def logged(unit: Mapping[str, Any], run: Callable[[list[str]], str]) -> Seen:
-    """Whether the unit's current run (its systemd invocation) logged the expected message."""
+    """Whether the unit's current run (its systemd invocation) logged the expected text."""
     props = show_properties(run(["systemctl", "show", "--property=InvocationID,ActiveState,SubState", "--",
                                  unit["unit"]]))
     invocation = props.get("InvocationID", "")
     lines = run(["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"]).splitlines() \
         if invocation else []
-    ok = any(unit["message"] in line for line in lines)
+    ok = any(unit["text"] in line for line in lines)
     state = f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}"
     last = lines[-1][:200] if lines else "(none)"
-    return Seen(ok, f"{state}; " + (f"logged \"{unit['message']}\"" if ok else f"last log line: {last}"))
+    return Seen(ok, f"{state}; " + (f"logged \"{unit['text']}\"" if ok else f"last log line: {last}"))
 
 
 def failures(checks: Mapping[str, Check], seen_from: str | None) -> list[str]:

@@ -13,7 +13,7 @@ description:
   - With O(targets), asks each gunicorn for Galaxy's version (C(GET /api/version), over TCP or a unix socket)
     until it answers 200 with JSON carrying C(version_major).
   - With O(units), waits until the journal of each unit's current run (its systemd C(InvocationID)) contains
-    its message (a handler's C(Galaxy server instance 'NAME' is running), a celery worker's C( ready.)).
+    its text (a handler's C(Galaxy server instance 'NAME' is running), a celery worker's C( ready.)).
   - Every check is repeated every O(interval) seconds until it passed once or O(deadline) seconds passed
     (O(deadline=0), one try each). Fails when a check did not pass, with what each check saw.
   - Used by role C(galaxyops.fleet.galaxy_restart) on the proxy hosts (health) and the Galaxy hosts (journal).
@@ -40,7 +40,7 @@ options:
         type: str
         default: /api/version
   units:
-    description: Units whose journal to read, each with C(id), C(unit) and C(message).
+    description: Units whose journal to read, each with C(id), C(unit) and C(text).
     type: list
     elements: dict
     suboptions:
@@ -52,7 +52,7 @@ options:
         description: The systemd unit.
         type: str
         required: true
-      message:
+      text:
         description: Text a line of the unit's current run must contain.
         type: str
         required: true
@@ -95,7 +95,7 @@ EXAMPLES = r"""
 - name: Wait until handler_0 logs that it runs
   galaxyops.fleet.galaxy_health:
     units: [{id: handlers1/galaxy-handler@0.service, unit: galaxy-handler@0.service,
-             message: "Galaxy server instance 'handler_0' is running"}]
+             text: "Galaxy server instance 'handler_0' is running"}]
     deadline: 300
 """
 
@@ -133,7 +133,7 @@ ARGUMENT_SPEC = {
     "units": {"type": "list", "elements": "dict", "options": {
         "id": {"type": "str", "required": True},
         "unit": {"type": "str", "required": True},
-        "message": {"type": "str", "required": True},
+        "text": {"type": "str", "required": True},
     }},
     "deadline": {"type": "float", "default": 0},
     "interval": {"type": "float", "default": 1},

@@ -355,7 +355,7 @@ def _wave(processes_: Sequence[Process], settings: Settings) -> Wave:
     checks = []
     for host in dict.fromkeys(p.host for p in processes_):
         checks.append({"host": host, "units": [
-            {"id": p.id, "unit": p.unit, "message": settings.handler_ready_message.replace("{name}", str(p.server_name))}
+            {"id": p.id, "unit": p.unit, "text": settings.handler_ready_message.replace("{name}", str(p.server_name))}
             for p in processes_ if p.host == host]})
     return Wave(processes=tuple(processes_), checks=tuple(checks))
 
@@ -369,7 +369,7 @@ def port_check(bind: str | None) -> dict[str, Any] | None:
 
 
 def _service(process: Process, settings: Settings) -> ServiceStep:
-    journal = ({"id": process.id, "unit": process.unit, "message": settings.celery_ready_message},) \
+    journal = ({"id": process.id, "unit": process.unit, "text": settings.celery_ready_message},) \
         if process.service_type == "celery" else ()
     return ServiceStep(process=process, state="reloaded" if process.reload == "hup" else "restarted",
                        journal=journal, port=port_check(process.bind))

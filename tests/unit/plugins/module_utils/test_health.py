@@ -69,14 +69,14 @@ def test_logged_reads_the_journal_of_the_current_invocation():
             return "InvocationID=abc\nActiveState=active\nSubState=running\n"
         return "starting\nGalaxy server instance 'handler_0' is running\n"
 
-    unit = {"unit": "galaxy-handler@0.service", "message": "Galaxy server instance 'handler_0' is running"}
+    unit = {"unit": "galaxy-handler@0.service", "text": "Galaxy server instance 'handler_0' is running"}
     assert health.logged(unit, run) == health.Seen(
         True, "active/running; logged \"Galaxy server instance 'handler_0' is running\"")
     assert calls[1][-1] == "_SYSTEMD_INVOCATION_ID=abc"
 
 
 def test_logged_without_invocation():
-    seen = health.logged({"unit": "u", "message": "m"}, lambda argv: "ActiveState=failed\nSubState=failed\n")
+    seen = health.logged({"unit": "u", "text": "m"}, lambda argv: "ActiveState=failed\nSubState=failed\n")
     assert seen == health.Seen(False, "failed/failed; last log line: (none)")
 
 

@@ -29,6 +29,6 @@ def test_unanswered_target_is_a_failure_line():
 
 
 def test_journal_check_passes():
-    result = galaxy_health.run(module(units=[{"id": "web1/c", "unit": "galaxy-celery.service", "message": " ready."}]))
+    result = galaxy_health.run(module(units=[{"id": "web1/c", "unit": "galaxy-celery.service", "text": " ready."}]))
     assert result["ok"] is True and result["failures"] == [] and result["msg"] == "1 check(s) passed"
     assert result["checks"]["web1/c"]["seen"] == "active/running; logged \" ready.\""

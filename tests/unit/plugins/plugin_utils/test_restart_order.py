@@ -11,14 +11,14 @@ HANDLERS = {"handler": {"processes": 2, "pools": ["job-handlers"]},
             "scheduler": {"processes": 1, "pools": ["workflow-schedulers"]}}
 
 
-def make_plan(gunicorns=(2, 3), handlers=HANDLERS, gravity=None, job_config=None, celery=False):
+def make_plan(gunicorns=(2, 3), handlers=None, gravity=None, job_config=None, celery=False):
     webs = [f"web{i + 1}" for i in range(len(gunicorns))]
     groups = {"galaxy_proxy": ["proxy1"], "galaxy_web": webs, "galaxy_handlers": ["handlers1"]}
     if celery:
         groups["galaxy_celery"] = ["web1"]
     groups["all"] = ["proxy1", *webs, "handlers1"]
     hostvars = {w: {"fleet_gravity": {"gunicorn": {"instances": n}}} for w, n in zip(webs, gunicorns)}
-    grav = {"gunicorn": {"bind": "0.0.0.0:8080", "restart_timeout": 10}, "handlers": handlers,
+    grav = {"gunicorn": {"bind": "0.0.0.0:8080", "restart_timeout": 10}, "handlers": HANDLERS if handlers is None else handlers,
             "celery": {"enable": celery, "enable_beat": False}, **(gravity or {})}
     galaxy = {"job_config": job_config or {"handling": {"assign": ["db-skip-locked"]}}}
     return build_plan(galaxy_config={"gravity": grav, "galaxy": galaxy},
@@ -84,7 +84,7 @@ def test_handler_waves_keep_every_pool_served():
     o = order()
     assert wave_ids(o) == [["handlers1/galaxy-handler@0.service", "handlers1/galaxy-scheduler.service"],
                            ["handlers1/galaxy-handler@1.service"]]
-    assert o.waves[0].checks[0]["units"][0]["message"] == "Galaxy server instance 'handler_0' is running"
+    assert o.waves[0].checks[0]["units"][0]["text"] == "Galaxy server instance 'handler_0' is running"
     assert [c["host"] for c in o.waves[0].checks] == ["handlers1"]
 
 
@@ -143,7 +143,7 @@ def test_services_limit():
     o = order(make_plan(celery=True), services=["scheduler", "celery"])
     assert wave_ids(o) == [["handlers1/galaxy-scheduler.service"]] and o.steps == ()
     assert [s.process.id for s in o.services] == ["web1/galaxy-celery.service"]
-    assert o.services[0].journal[0]["message"] == " ready." and o.services[0].state == "restarted"
+    assert o.services[0].journal[0]["text"] == " ready." and o.services[0].state == "restarted"
     o = order(services=["gunicorn"])
     assert len(o.steps) == 5 and o.waves == ()
 

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
 
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.galaxyops.fleet.plugins.action.topology import ARGUMENT_SPEC, ActionModule
+from ansible_collections.galaxyops.fleet.tests.unit.plugins.action.runner import run_action
 
 GROUPS = {"all": ["w1", "h1"], "galaxy_web": ["w1"], "galaxy_handlers": ["h1"], "galaxy_celery": ["w1"]}
 
 
 def run(args, hostvars=None, check_mode=True):
-    task = MagicMock()
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = "/nonexistent"
-    action = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     task_vars = {"groups": GROUPS, "hostvars": hostvars or {"w1": {"ansible_host": "10.0.0.1"}, "h1": {}}}
-    return action.run(task_vars=task_vars)
+    return run_action(ActionModule, args, task_vars, check_mode)
 
 
 def test_spec_comes_from_documentation():

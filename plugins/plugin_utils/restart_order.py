@@ -1,0 +1,416 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The order of a rolling restart, from the cluster plan and the limits (controller only, no Ansible import).
+
+Read top to bottom: 1. every process of the plan as a record (:class:`Member` per upstream member,
+:class:`Process` for handlers, celery, tusd, ...); 2. the limits select some (unknown limits are a problem);
+3. the safety rule (an upstream's only gunicorn, or a step with every member of an upstream, needs
+``allow_downtime``); 4. gunicorns that did not answer the preflight check are started first
+(``start_stopped``) or stop everything; 5. the order: web steps (web hosts in batches, step k takes the
+k-th gunicorn of each host), handler waves (at most ``handler_batch`` processes of any pool per wave),
+the other services one at a time, and the local-runner warning. Action ``galaxy_restart_order`` exposes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+#: What ``services`` may name besides the plan's Gravity service names (handler keys).
+SERVICE_TYPES = ("gunicorn", "celery", "celery-beat", "tusd", "gx-it-proxy", "reports", "handlers")
+#: Binds on every address: their port is checked on the loopback address.
+ANY_ADDRESS = ("0.0.0.0", "", "*", "[::]", "::")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What to restart; empty means no limit, and a process must pass every limit."""
+
+    hosts: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    units_exact: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The role's settings that shape the order and the checks."""
+
+    web_batch: int = 1
+    handler_batch: int = 1
+    drain_timeout: float = 60
+    ready_timeout: float = 300
+    poll_interval: float = 0.5
+    request_timeout: float = 5
+    handler_ready_message: str = "Galaxy server instance '{name}' is running"
+    celery_ready_message: str = " ready."
+    allow_downtime: bool = False
+    start_stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Member:
+    """One gunicorn: a member of its Galaxy instance's nginx upstream."""
+
+    id: str
+    host: str
+    unit: str
+    file: str
+    instance: str
+    upstream: str
+    upstream_size: int
+    restart_timeout: float
+    health_url: Any
+    server_name: str | None = None
+    bind: str | None = None
+    address: str | None = None
+    service_type: str = "gunicorn"
+
+    def target(self) -> dict[str, Any]:
+        """The health check target of galaxyops.fleet.galaxy_health."""
+        if isinstance(self.health_url, Mapping):
+            return {"id": self.id, "socket": self.health_url.get("socket"), "path": self.health_url.get("path")}
+        return {"id": self.id, "url": self.health_url}
+
+
+@dataclass(frozen=True)
+class Process:
+    """Any other Galaxy process (handler, celery, celery-beat, tusd, gx-it-proxy, reports)."""
+
+    id: str
+    host: str
+    unit: str
+    file: str
+    server_name: str | None
+    service_type: str
+    service_name: str
+    instance: str
+    reload: str | None
+    bind: str | None
+    pools: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Problems:
+    """Why the restart must not run (None: no such problem)."""
+
+    limits: str | None = None
+    downtime: str | None = None
+    unhealthy: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """Gunicorns restarted together (one per web host of a batch)."""
+
+    members: tuple[Member, ...]
+    drain_first: bool
+    next_ids: tuple[str, ...]
+    ids: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(m.id for m in self.members))
+
+
+@dataclass(frozen=True)
+class Wave:
+    """Handlers restarted together; ``checks``: per host, the journal checks of galaxy_health."""
+
+    processes: tuple[Process, ...]
+    checks: tuple[dict[str, Any], ...]
+    ids: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(p.id for p in self.processes))
+
+
+@dataclass(frozen=True)
+class ServiceStep:
+    """One other service: reloaded or restarted, then checked (celery's log, a TCP port)."""
+
+    process: Process
+    state: str
+    journal: tuple[dict[str, Any], ...]
+    port: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Order:
+    """Everything the role applies, in order."""
+
+    selected: tuple[str, ...]
+    preflight: tuple[dict[str, Any], ...]
+    problems: Problems
+    unhealthy: tuple[str, ...]
+    to_start: tuple[Member, ...]
+    steps: tuple[Step, ...]
+    waves: tuple[Wave, ...]
+    services: tuple[ServiceStep, ...]
+    local_warning: str | None
+    ids: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ids = [m.id for m in self.to_start] + [i for s in self.steps for i in s.ids]
+        ids += [i for w in self.waves for i in w.ids] + [s.process.id for s in self.services]
+        object.__setattr__(self, "ids", tuple(ids))
+
+    def lines(self) -> list[str]:
+        """The order as the play shows it."""
+        out = [f"start first: {', '.join(m.id for m in self.to_start)}"] if self.to_start else []
+        out += ["gunicorn: " + " + ".join(s.ids) for s in self.steps]
+        out += ["handlers: " + " + ".join(w.ids) for w in self.waves]
+        out += ["service: " + s.process.id for s in self.services]
+        return out or ["nothing to restart"]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _lists(asdict(self))
+        out["lines"] = self.lines()
+        out["start_check"] = health_request(self.to_start)
+        for step, raw in zip(self.steps, out["steps"]):
+            raw["check"] = health_request(step.members)
+        return out
+
+
+def _lists(value: Any) -> Any:
+    """Tuples as lists, for a task result."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ 1. every process of the plan
+def members(plan: Mapping[str, Any], ready_timeout: float) -> list[Member]:
+    """Every gunicorn of the plan, per Galaxy instance (by name), in upstream order."""
+    out = []
+    for name, inst in sorted(plan.get("instances", {}).items()):
+        upstream = inst.get("upstream") or {}
+        listed = upstream.get("members") or []
+        for m in listed:
+            file, proc = m["unit"], None
+            for unit_file, unit in plan["hosts"][m["host"]].get("units", {}).items():
+                for p in unit["instances"]:
+                    if p["unit"] == m["unit"]:
+                        file, proc = unit_file, p
+            timeout = proc.get("restart_timeout") if proc else None
+            out.append(Member(
+                id=f"{m['host']}/{m['unit']}", host=m["host"], unit=m["unit"], file=file, instance=name,
+                upstream=upstream.get("name"), upstream_size=len(listed),
+                restart_timeout=ready_timeout if timeout is None else timeout, health_url=m.get("health_url"),
+                server_name=m.get("server_name"), bind=m.get("bind"), address=m.get("address"),
+            ))
+    return out
+
+
+def _pools(instance: str, handler: Mapping[str, Any], server_name: str | None) -> tuple[str, ...]:
+    """The pools a handler serves, per Galaxy instance: dynamic pools, else its static tags as one pool."""
+    if handler.get("pools"):
+        return tuple(f"{instance}:{pool}" for pool in handler["pools"])
+    return (f"{instance}:static:" + (",".join(handler.get("tags") or []) or str(server_name)),)
+
+
+def processes(plan: Mapping[str, Any]) -> list[Process]:
+    """Every other process of the plan, host by host, unit files by name."""
+    out = []
+    for host, hplan in plan.get("hosts", {}).items():
+        for file, unit in sorted((hplan.get("units") or {}).items()):
+            if unit["service_type"] == "gunicorn":
+                continue
+            instance = unit["instance_name"]
+            roster = plan["instances"].get(instance, {}).get("handlers") or {}
+            for p in unit["instances"]:
+                out.append(Process(
+                    id=f"{host}/{p['unit']}", host=host, unit=p["unit"], file=file, server_name=p.get("server_name"),
+                    service_type=unit["service_type"], service_name=unit["service_name"], instance=instance,
+                    reload=p.get("reload"), bind=p.get("bind"),
+                    pools=_pools(instance, roster.get(p.get("server_name"), {}), p.get("server_name")),
+                ))
+    return out
+
+
+# ------------------------------------------------------------------ 2. the limits
+def unit_names(process: Member | Process) -> tuple[str, ...]:
+    """The names a unit limit may give a process: its unit or unit file, alone or after its host."""
+    return (process.unit, process.id, process.file, f"{process.host}/{process.file}")
+
+
+def _passes_units(process: Member | Process, limits: Limits) -> bool:
+    return not limits.units or any(name in limits.units for name in unit_names(process))
+
+
+def select_members(all_members: Iterable[Member], limits: Limits) -> list[Member]:
+    if limits.units_exact and not limits.units:
+        return []
+    return [m for m in all_members
+            if (not limits.hosts or m.host in limits.hosts)
+            and (not limits.services or "gunicorn" in limits.services) and _passes_units(m, limits)]
+
+
+def select_processes(all_processes: Iterable[Process], limits: Limits) -> list[Process]:
+    if limits.units_exact and not limits.units:
+        return []
+    services = limits.services
+    return [p for p in all_processes
+            if (not limits.hosts or p.host in limits.hosts) and _passes_units(p, limits)
+            and (not services or p.service_type in services or p.service_name in services
+                 or (p.service_type == "standalone" and "handlers" in services))]
+
+
+def _missing(wanted: Sequence[str], known: Iterable[str]) -> list[str]:
+    known = set(known)
+    return list(dict.fromkeys(w for w in wanted if w not in known))
+
+
+def limits_problem(plan: Mapping[str, Any], everything: Sequence[Member | Process], others: Sequence[Process],
+                   limits: Limits, settings: Settings) -> str | None:
+    """Batches below 1, negative timeouts or limits that name nothing of the plan."""
+    known_services = list(SERVICE_TYPES) + [p.service_name for p in others]
+    hosts = _missing(limits.hosts, plan.get("hosts", {}))
+    units = _missing(limits.units, (name for p in everything for name in unit_names(p)))
+    services = _missing(limits.services, known_services)
+    valid = settings.web_batch >= 1 and settings.handler_batch >= 1 and settings.drain_timeout >= 0
+    if valid and settings.poll_interval > 0 and not (hosts or units or services):
+        return None
+    return ("Batches must be at least 1 and timeouts not negative. Limits must name what the plan has: "
+            f"unknown hosts {hosts}, units {units}, services {services} (services: {', '.join(known_services)}).")
+
+
+# ------------------------------------------------------------------ 3. the safety rule
+def downtime_problem(selected: Sequence[Member], steps: Sequence[Step], settings: Settings) -> str | None:
+    """Refuse an upstream's only gunicorn, or a step with every member of an upstream, unless allowed."""
+    if settings.allow_downtime:
+        return None
+    lonely = [m.id for m in selected if m.upstream_size == 1]
+    crowded = []
+    for step in steps:
+        for upstream in sorted({m.upstream for m in step.members}):
+            ms = [m for m in step.members if m.upstream == upstream]
+            if len(ms) >= ms[0].upstream_size:
+                crowded += [m.id for m in ms]
+    if not lonely and not crowded:
+        return None
+    why = "the upstream has no other gunicorn" if lonely else "a step would take every gunicorn of an upstream out"
+    return (f"Restarting {', '.join(dict.fromkeys(lonely + crowded))} cannot keep Galaxy serving: {why} "
+            "(lower galaxy_restart_web_batch, add gunicorns, or set galaxy_restart_allow_downtime "
+            "/ -e restart_allow_downtime=true).")
+
+
+# ------------------------------------------------------------------ 4. the gunicorns that do not answer
+def unhealthy(health: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> tuple[list[str], list[str]]:
+    """From each proxy's preflight checks ({proxy: {id: {ok, seen}}}): ids not answering, and what was seen."""
+    ids, seen = [], []
+    for proxy, checks in health.items():
+        for member_id, check in sorted(checks.items()):
+            if not check.get("ok"):
+                ids.append(member_id)
+                seen.append(f"{member_id} (from {proxy}): {check.get('seen')}")
+    return list(dict.fromkeys(ids)), seen
+
+
+def unhealthy_problem(ids: Sequence[str], seen: Sequence[str], selected: Sequence[Member],
+                      settings: Settings) -> str | None:
+    """Nothing restarts while a gunicorn does not answer, unless it is selected and start_stopped is set."""
+    chosen = {m.id for m in selected}
+    if not ids or (settings.start_stopped and all(i in chosen for i in ids)):
+        return None
+    return (f"Not restarting anything: {len(ids)} gunicorn(s) do not answer GET /api/version with Galaxy's "
+            f"version: {'; '.join(seen)}. Fix them first, or set galaxy_restart_start_stopped "
+            "(-e restart_start_stopped=true) to start the stopped ones (upgrade case).")
+
+
+# ------------------------------------------------------------------ 5. the order
+def web_steps(rolling: Sequence[Member], web_batch: int) -> list[Step]:
+    """Web hosts in batches of ``web_batch``; step k of a batch takes the k-th gunicorn of each of its hosts."""
+    hosts = list(dict.fromkeys(m.host for m in rolling))
+    groups: list[list[Member]] = []
+    for start in range(0, len(hosts), max(web_batch, 1)):
+        per = [[m for m in rolling if m.host == h] for h in hosts[start:start + max(web_batch, 1)]]
+        for k in range(max(len(ms) for ms in per)):
+            groups.append([ms[k] for ms in per if len(ms) > k])
+    return [Step(members=tuple(g), drain_first=i == 0,
+                 next_ids=tuple(m.id for m in groups[i + 1]) if i + 1 < len(groups) else ())
+            for i, g in enumerate(groups)]
+
+
+def handler_waves(handlers: Sequence[Process], handler_batch: int) -> list[list[Process]]:
+    """Greedy: each handler joins the first wave where none of its pools has ``handler_batch`` processes yet."""
+    waves: list[list[Process]] = []
+    for h in handlers:
+        for wave in waves:
+            if all(sum(pool in w.pools for w in wave) < handler_batch for pool in h.pools):
+                wave.append(h)
+                break
+        else:
+            waves.append([h])
+    return waves
+
+
+def health_request(group: Sequence[Member]) -> dict[str, Any]:
+    """The galaxy_health targets of some gunicorns, and how long the slowest may take."""
+    return {"targets": [m.target() for m in group], "deadline": max((m.restart_timeout for m in group), default=0)}
+
+
+def _wave(processes_: Sequence[Process], settings: Settings) -> Wave:
+    checks = []
+    for host in dict.fromkeys(p.host for p in processes_):
+        checks.append({"host": host, "units": [
+            {"id": p.id, "unit": p.unit, "text": settings.handler_ready_message.replace("{name}", str(p.server_name))}
+            for p in processes_ if p.host == host]})
+    return Wave(processes=tuple(processes_), checks=tuple(checks))
+
+
+def port_check(bind: str | None) -> dict[str, Any] | None:
+    """Where to wait for a TCP bind's port (``host:port``); None for unix sockets and no bind."""
+    if not isinstance(bind, str) or bind.startswith("unix:") or not re.search(r":[0-9]+$", bind):
+        return None
+    host, _sep, port = bind.rpartition(":")
+    return {"host": "127.0.0.1" if host in ANY_ADDRESS else host.strip("[]"), "port": int(port)}
+
+
+def _service(process: Process, settings: Settings) -> ServiceStep:
+    journal = ({"id": process.id, "unit": process.unit, "text": settings.celery_ready_message},) \
+        if process.service_type == "celery" else ()
+    return ServiceStep(process=process, state="reloaded" if process.reload == "hup" else "restarted",
+                       journal=journal, port=port_check(process.bind))
+
+
+def local_warning(plan: Mapping[str, Any], waves: Sequence[Wave]) -> str | None:
+    """Handlers to restart of a Galaxy instance whose jobs may run in the local runner (they end in error)."""
+    local = {name: inst["local_job_environments"] for name, inst in plan.get("instances", {}).items()
+             if inst.get("local_job_environments")}
+    names = [p.server_name for w in waves for p in w.processes if p.instance in local]
+    if not names:
+        return None
+    envs = [env for environments in local.values() for env in environments]
+    return (f"WARNING: {', '.join(map(str, names))} may run jobs in Galaxy's local runner (environments "
+            f"{', '.join(envs)}): such jobs end in error when their handler restarts, since the local runner "
+            "cannot recover them. A batch system or Pulsar keeps jobs through restarts.")
+
+
+def restart_order(plan: Mapping[str, Any], limits: Limits, settings: Settings,
+                  health: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> Order:
+    """The whole order. ``health``: the preflight checks per proxy, once they ran (None: before)."""
+    all_members = members(plan, settings.ready_timeout)
+    others = processes(plan)
+    selected = select_members(all_members, limits)
+    chosen = select_processes(others, limits)
+    batch = max(settings.web_batch, 1)
+    bad_ids, seen = unhealthy(health or {})
+    to_start = [m for m in selected if m.id in bad_ids]
+    steps = web_steps([m for m in selected if m.id not in bad_ids], batch)
+    waves = [_wave(w, settings) for w in
+             handler_waves([p for p in chosen if p.service_type == "standalone"], max(settings.handler_batch, 1))]
+    problems = Problems(
+        limits=limits_problem(plan, all_members + others, others, limits, settings),
+        downtime=downtime_problem(selected, web_steps(selected, batch), settings),
+        unhealthy=unhealthy_problem(bad_ids, seen, selected, settings),
+    )
+    return Order(
+        selected=tuple(p.id for p in list(selected) + list(chosen)),
+        preflight=tuple(m.target() for m in all_members),
+        problems=problems, unhealthy=tuple(bad_ids), to_start=tuple(to_start), steps=tuple(steps),
+        waves=tuple(waves),
+        services=tuple(_service(p, settings) for p in chosen if p.service_type != "standalone"),
+        local_warning=local_warning(plan, waves),
+    )

@@ -175,4 +175,11 @@ local_warning:
   description: The warning when handlers to restart may run jobs in Galaxy's local runner, or null.
   returned: always
   type: str
+ready:
+  description:
+    - What the fleet serving means, whatever the limits; the site playbook waits for it before it returns.
+    - C(web), the health request (C(targets), C(deadline)) of every gunicorn of the plan; C(handlers), per
+      host (C(host), C(units)) the journal checks of every job handler of the plan; C(ids), all of them.
+  returned: always
+  type: dict
 """

@@ -147,6 +147,9 @@ class Order:
     waves: tuple[Wave, ...]
     services: tuple[ServiceStep, ...]
     local_warning: str | None
+    # every planned gunicorn's health request and every planned handler's journal checks, whatever
+    # the limits: what the site playbook waits for before it returns
+    ready: dict[str, Any] = field(default_factory=dict)
     ids: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -413,4 +416,14 @@ def restart_order(plan: Mapping[str, Any], limits: Limits, settings: Settings,
         waves=tuple(waves),
         services=tuple(_service(p, settings) for p in chosen if p.service_type != "standalone"),
         local_warning=local_warning(plan, waves),
+        ready=readiness(all_members, others, settings),
     )
+
+
+def readiness(all_members: Sequence[Member], others: Sequence[Process], settings: Settings) -> dict[str, Any]:
+    """What "the fleet serves" means: each gunicorn answers (``web``, a health request) and each job
+    handler logged that it runs (``handlers``, journal checks per host)."""
+    handlers = [p for p in others if p.service_type == "standalone"]
+    return {"web": health_request(all_members),
+            "handlers": list(_wave(handlers, settings).checks),
+            "ids": [m.id for m in all_members] + [p.id for p in handlers]}

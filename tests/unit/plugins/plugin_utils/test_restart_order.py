@@ -258,3 +258,23 @@ def test_local_runner_warning_names_the_handlers_to_restart():
 def test_to_dict_is_plain(kw):
     import json
     assert json.loads(json.dumps(order(**kw).to_dict()))["lines"]
+
+
+# ---------------------------------------------------------------- what the site playbook waits for
+def test_ready_names_every_gunicorn_and_handler_whatever_the_limits():
+    ready = order(units=["web1/galaxy-gunicorn@0.service"], units_exact=True, handler_ready_message="up {name}").ready
+    assert [t["id"] for t in ready["web"]["targets"]] == [
+        "web1/galaxy-gunicorn@0.service", "web1/galaxy-gunicorn@1.service", "web2/galaxy-gunicorn@0.service",
+        "web2/galaxy-gunicorn@1.service", "web2/galaxy-gunicorn@2.service"]
+    assert ready["web"]["deadline"] == 10
+    assert ready["handlers"] == [{"host": "handlers1", "units": [
+        {"id": "handlers1/galaxy-handler@0.service", "unit": "galaxy-handler@0.service", "text": "up handler_0"},
+        {"id": "handlers1/galaxy-handler@1.service", "unit": "galaxy-handler@1.service", "text": "up handler_1"},
+        {"id": "handlers1/galaxy-scheduler.service", "unit": "galaxy-scheduler.service", "text": "up scheduler_0"}]}]
+    assert len(ready["ids"]) == 8
+
+
+def test_ready_without_handlers_or_gunicorns():
+    ready = order(make_plan(gunicorns=(), handlers={})).ready
+    assert ready["web"] == {"targets": [], "deadline": 0}
+    assert ready["handlers"] == [] and ready["ids"] == []

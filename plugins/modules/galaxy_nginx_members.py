@@ -161,7 +161,6 @@ drain:
 
 import os
 import socket
-import subprocess
 import tempfile
 import time
 
@@ -212,19 +211,19 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def nginx_test(p: dict, candidate: str) -> None:
+def nginx_test(module: AnsibleModule, candidate: str) -> None:
+    p = module.params
+    if not os.access(p["check_command"], os.X_OK):
+        raise nm.MembersError(f"cannot run {p['check_command']} (run the galaxy_nginx role first)")
     fd, tmp = tempfile.mkstemp(prefix="galaxyops-nginx-members.", suffix=".conf")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(candidate)
-        run = subprocess.run([p["check_command"], tmp, p["conf_file"], p["main_conf"]],
-                             capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise nm.MembersError(f"cannot run {p['check_command']}: {exc} (run the galaxy_nginx role first)") from exc
+        rc, out, err = module.run_command([p["check_command"], tmp, p["conf_file"], p["main_conf"]])
     finally:
         os.unlink(tmp)
-    if run.returncode != 0:
-        raise nm.MembersError(f"nginx refuses the new configuration, nothing changed: {(run.stderr or run.stdout).strip()}")
+    if rc != 0:
+        raise nm.MembersError(f"nginx refuses the new configuration, nothing changed: {(err or out).strip()}")
 
 
 def children(pid: int) -> set[int]:
@@ -235,16 +234,16 @@ def children(pid: int) -> set[int]:
     return out
 
 
-def reload_nginx(p: dict) -> list[int]:
+def reload_nginx(module: AnsibleModule) -> list[int]:
     """Reload nginx; return the PIDs of the workers that ran the old configuration."""
     try:
-        master = int((read_text(p["pid_file"]) or "").strip())
+        master = int((read_text(module.params["pid_file"]) or "").strip())
     except (OSError, ValueError) as exc:
         raise nm.MembersError(f"nginx does not run ({exc}); start it with the galaxy_nginx role") from exc
     old = children(master)
-    run = subprocess.run(["systemctl", "reload", "nginx"], capture_output=True, text=True, check=False)
-    if run.returncode != 0:
-        raise nm.MembersError(f"systemctl reload nginx failed: {(run.stderr or run.stdout).strip()}")
+    rc, out, err = module.run_command(["systemctl", "reload", "nginx"])
+    if rc != 0:
+        raise nm.MembersError(f"systemctl reload nginx failed: {(err or out).strip()}")
     deadline = time.monotonic() + RELOAD_TIMEOUT
     while time.monotonic() < deadline:
         if children(master) - old:
@@ -306,12 +305,12 @@ def run(module: AnsibleModule) -> dict:
     if module.check_mode:
         return result
     if change.conf_changed:
-        nginx_test(p, change.conf_after)
+        nginx_test(module, change.conf_after)
     if change.record_changed:
         write_atomic(p["state_file"], change.record_after)
     if change.conf_changed:
         write_atomic(p["conf_file"], change.conf_after)
-        result["old_workers"] = reload_nginx(p)
+        result["old_workers"] = reload_nginx(module)
         result["reloaded"] = True
         result["reload_s"] = round(time.monotonic() - started, 3)
     if result["reloaded"] and change.newly_drained and p["drain_wait"] > 0:

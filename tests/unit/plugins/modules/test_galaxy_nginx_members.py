@@ -56,8 +56,8 @@ def host(tmp_path, monkeypatch):
     with open(paths["conf_file"], "w", encoding="utf-8") as fh:
         fh.write(CONF)
     calls = []
-    monkeypatch.setattr(mod, "nginx_test", lambda p, candidate: calls.append(("test", candidate)))
-    monkeypatch.setattr(mod, "reload_nginx", lambda p: calls.append(("reload",)) or [101, 102])
+    monkeypatch.setattr(mod, "nginx_test", lambda module, candidate: calls.append(("test", candidate)))
+    monkeypatch.setattr(mod, "reload_nginx", lambda module: calls.append(("reload",)) or [101, 102])
     monkeypatch.setattr(mod, "wait_drained", lambda old, addresses, wait, interval: calls.append(("wait", addresses))
                         or {"drained": True, "old_workers_left": [], "connections_left": [], "after_s": 0.1})
     return paths, calls
@@ -130,15 +130,31 @@ def test_missing_configuration(monkeypatch, host):
     assert out["failed"] and "does not exist (run the galaxy_nginx role first)" in out["msg"]
 
 
+class FakeModule:
+    def __init__(self, params, rc=0, err=""):
+        self.params, self.rc, self.err, self.commands = params, rc, err, []
+
+    def run_command(self, argv):
+        self.commands.append(argv)
+        return self.rc, "", self.err
+
+
 def test_nginx_refusal_is_reported(tmp_path):
-    script = tmp_path / "check"
-    script.write_text("#!/bin/sh\necho 'unknown directive \"x\"' >&2\nexit 1\n")
-    script.chmod(0o755)
-    params = {"check_command": str(script), "conf_file": "/etc/nginx/conf.d/x.conf", "main_conf": "/etc/nginx/nginx.conf"}
-    with pytest.raises(nm.MembersError, match='nginx refuses the new configuration, nothing changed: unknown directive "x"'):
-        mod.nginx_test(params, "x;\n")
+    params = {"check_command": "/bin/sh", "conf_file": "/etc/nginx/conf.d/x.conf", "main_conf": "/etc/nginx/nginx.conf"}
+    refusing = FakeModule(params, rc=1, err='unknown directive "x"\n')
+    with pytest.raises(nm.MembersError, match='nginx refuses the new configuration, nothing changed: unknown directive "x"$'):
+        mod.nginx_test(refusing, "x;\n")
+    (argv,) = refusing.commands
+    assert argv[0] == "/bin/sh" and argv[2:] == ["/etc/nginx/conf.d/x.conf", "/etc/nginx/nginx.conf"]
+    assert not os.path.exists(argv[1])  # the candidate is removed
+    mod.nginx_test(FakeModule(params), "ok;\n")
     with pytest.raises(nm.MembersError, match="cannot run /nonexistent"):
-        mod.nginx_test({**params, "check_command": "/nonexistent"}, "")
+        mod.nginx_test(FakeModule({**params, "check_command": "/nonexistent"}), "")
+
+
+def test_reload_needs_a_running_nginx(tmp_path):
+    with pytest.raises(nm.MembersError, match="nginx does not run"):
+        mod.reload_nginx(FakeModule({"pid_file": str(tmp_path / "none")}))
 
 
 def test_write_atomic(tmp_path):

@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import PlanError
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan import build_plan
+from ansible_collections.galaxyops.fleet.plugins.module_utils.plan_summary import summary_lines
 from ansible_collections.galaxyops.fleet.plugins.modules.topology import DOCUMENTATION
 
 HOST_VARS = ("fleet_gravity", "fleet_gravity_instances", "fleet_address", "ansible_host",
@@ -69,7 +70,7 @@ class ActionModule(ActionBase):
                 f"the cluster plan has {len(lines)} problem(s):\n" + "\n".join(lines),
                 result={"problems": [p.as_dict() for p in exc.problems]},
             ) from None
-        result.update(changed=False, plan=plan)
+        result.update(changed=False, plan=plan, summary=summary_lines(plan))
         if plan["warnings"]:
             result["warnings"] = list(plan["warnings"])
         return result

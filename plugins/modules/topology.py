@@ -184,6 +184,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description: The plan as an admin reads it, one line a host and a process, then each Galaxy instance.
+  returned: success
+  type: list
+  elements: str
+  sample: ["web1 (10.77.0.11) groups: galaxy_web", "  galaxy-gunicorn.service: gunicorn gunicorn bind 0.0.0.0:8080"]
 plan:
   description:
     - The cluster plan (format documented in C(docs/plan.md)).

@@ -127,10 +127,18 @@ def test_claim_skips_locked_rows(fleet, postgres):
     port = fleet.ports[0]
     session = postgres.session()
     try:
-        locked = http("POST", f"http://127.0.0.1:{port}/api/jobs", {"tool_id": "cat1"})[2]["id"]
-        session.stdin.write(f"BEGIN;\nSELECT id FROM job WHERE id = {locked} FOR UPDATE;\n")
-        session.stdin.flush()
-        assert session.stdout.readline().strip() == str(locked)
+        # Lock a job the handler has not claimed yet: on a busy machine the handler can claim it
+        # between its creation and the lock, so take a new one then (the lock shows its state).
+        for _attempt in range(5):
+            locked = http("POST", f"http://127.0.0.1:{port}/api/jobs", {"tool_id": "cat1"})[2]["id"]
+            session.stdin.write(f"BEGIN;\nSELECT id, state FROM job WHERE id = {locked} FOR UPDATE;\n")
+            session.stdin.flush()
+            row = session.stdout.readline().strip()
+            if row == f"{locked}|new":
+                break
+            session.stdin.write("COMMIT;\n")
+            session.stdin.flush()
+        assert row == f"{locked}|new", f"the handler claimed every job before the test could lock one ({row})"
         free = http("POST", f"http://127.0.0.1:{port}/api/jobs", {"tool_id": "cat1"})[2]["id"]
         # the handler does not block on the locked row: the later job is claimed and finishes first
         wait_for(lambda: jobs(port)[free]["state"] == "ok", 20, "the unlocked job to finish")

@@ -9,7 +9,8 @@ name: nginx_servers
 short_description: The nginx server block settings of each Galaxy instance of the plan
 version_added: 0.1.0
 description:
-  - Per Galaxy instance with gunicorns (sorted by name), C(listen), C(server_name) and C(extra) of its server block, from
+  - Per Galaxy instance with gunicorns (sorted by name), C(listen), C(server_name), C(extra) and C(static_dir) of its
+    server block, from
     its entry of O(servers) over O(listen) and O(server_name).
   - Fails when a listen is not a list, O(servers) names an instance the plan does not have, there are several
     instances and one has no entry in O(servers), or two entries share listen values and server name.
@@ -33,6 +34,10 @@ options:
     description: Default C(server_name).
     type: str
     default: _
+  static_dir:
+    description: Where every instance's static files are; empty for each instance's C(<galaxy_root>/static).
+    type: str
+    default: ''
 """
 
 EXAMPLES = r"""
@@ -43,7 +48,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: Per instance name, C(listen) (list), C(server_name) and C(extra).
+  description: Per instance name, C(listen) (list), C(server_name), C(extra) and C(static_dir).
   type: dict
 """
 
@@ -52,9 +57,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.galaxyops.fleet.plugins.plugin_utils.nginx_servers import ServersError, nginx_servers
 
 
-def _nginx_servers(plan, servers=None, listen=None, server_name="_"):
+def _nginx_servers(plan, servers=None, listen=None, server_name="_", static_dir=""):
     try:
-        return nginx_servers(plan, servers, ["80"] if listen is None else listen, server_name)
+        return nginx_servers(plan, servers, ["80"] if listen is None else listen, server_name, static_dir)
     except ServersError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The server block of each Galaxy instance that nginx fronts: its listen, server_name and extra directives.
+"""The server block of each Galaxy instance that nginx fronts: its listen, server_name, extra directives
+and where its static files are.
 
 Controller-side (the filter ``galaxyops.fleet.nginx_servers``): role galaxy_nginx's settings over the plan,
 checked, so that the template only renders what this returns.
@@ -29,8 +30,16 @@ class Server:
         """What nginx tells server blocks apart by: their listen values and server name."""
         return ",".join(self.listen) + "|" + self.server_name
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"listen": list(self.listen), "server_name": self.server_name, "extra": self.extra}
+    def as_dict(self, static_dir: str) -> dict[str, Any]:
+        return {"listen": list(self.listen), "server_name": self.server_name, "extra": self.extra,
+                "static_dir": static_dir}
+
+
+def _static_dir(inst: Mapping[str, Any], static_dir: str) -> str:
+    """The directory nginx serves an instance's /static from: the one given, else <galaxy_root>/static."""
+    if static_dir:
+        return static_dir
+    return f"{inst['galaxy_root']}/static" if inst.get("galaxy_root") else ""
 
 
 def _server(entry: Mapping[str, Any], listen: list[str], server_name: str, where: str) -> Server:
@@ -42,8 +51,11 @@ def _server(entry: Mapping[str, Any], listen: list[str], server_name: str, where
 
 
 def nginx_servers(plan: Mapping[str, Any], servers: Mapping[str, Any] | None = None, listen: Any = ("80",),
-                  server_name: str = "_") -> dict[str, dict[str, Any]]:
+                  server_name: str = "_", static_dir: str = "") -> dict[str, dict[str, Any]]:
     """Per Galaxy instance with gunicorns (sorted by name), its server block settings.
+
+    ``static_dir`` (``galaxy_nginx_static_dir``) is where every instance's static files are; empty
+    means each instance's ``<galaxy_root>/static``.
 
     ``servers`` (``galaxy_nginx_servers``) overrides ``listen`` / ``server_name`` per instance name. Refused:
     a listen that is not a list, an entry for an instance the plan does not have, several instances
@@ -68,4 +80,4 @@ def nginx_servers(plan: Mapping[str, Any], servers: Mapping[str, Any] | None = N
     if twice:
         raise ServersError(f"galaxy_nginx_servers: two instances share listen + server_name {', '.join(twice)}")
     default = Server(listen=tuple(str(v) for v in listen), server_name=str(server_name))
-    return {name: blocks.get(name, default).as_dict() for name in fronted}
+    return {name: blocks.get(name, default).as_dict(_static_dir(planned[name], static_dir)) for name in fronted}

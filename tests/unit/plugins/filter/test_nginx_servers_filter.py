@@ -13,6 +13,7 @@ PLAN = {"version": 1, "instances": {"one": {"upstream": {"name": "g", "members":
 
 def test_filter_maps_errors():
     flt = FilterModule().filters()["nginx_servers"]
-    assert flt(PLAN) == {"one": {"listen": ["80"], "server_name": "_", "extra": ""}}
+    assert flt(PLAN) == {"one": {"listen": ["80"], "server_name": "_", "extra": "", "static_dir": ""}}
+    assert flt(PLAN, static_dir="/srv/static")["one"]["static_dir"] == "/srv/static"
     with pytest.raises(AnsibleFilterError, match="does not have: x"):
         flt(PLAN, servers={"x": {}})

@@ -17,15 +17,25 @@ def plan(*names, empty=()):
 
 def test_one_instance_takes_the_defaults():
     assert nginx_servers(plan("b", empty=["a"]), {}, ["80", "[::]:80"], "galaxy.example.org") == {
-        "b": {"listen": ["80", "[::]:80"], "server_name": "galaxy.example.org", "extra": ""}}
+        "b": {"listen": ["80", "[::]:80"], "server_name": "galaxy.example.org", "extra": "", "static_dir": ""}}
 
 
 def test_several_instances_each_with_its_own_block():
     servers = {"two": {"server_name": "two.example.org"}, "one": {"listen": ["8080"], "extra": "gzip on;"}}
     assert nginx_servers(plan("two", "one"), servers, ["80"], "_") == {
-        "one": {"listen": ["8080"], "server_name": "_", "extra": "gzip on;"},
-        "two": {"listen": ["80"], "server_name": "two.example.org", "extra": ""},
+        "one": {"listen": ["8080"], "server_name": "_", "extra": "gzip on;", "static_dir": ""},
+        "two": {"listen": ["80"], "server_name": "two.example.org", "extra": "", "static_dir": ""},
     }
+
+
+def test_static_dir_is_the_one_given_else_each_galaxy_root_static():
+    rooted = {"version": 1, "instances": {"one": dict(GUNICORN, galaxy_root="/srv/one"),
+                                          "two": dict(GUNICORN, galaxy_root="/srv/two")}}
+    servers = {"one": {"listen": ["81"]}, "two": {"listen": ["82"]}}
+    assert {n: s["static_dir"] for n, s in nginx_servers(rooted, servers, ["80"], "_").items()} == {
+        "one": "/srv/one/static", "two": "/srv/two/static"}
+    assert {n: s["static_dir"] for n, s in nginx_servers(rooted, servers, ["80"], "_", "/var/www/galaxy").items()} == {
+        "one": "/var/www/galaxy", "two": "/var/www/galaxy"}
 
 
 @pytest.mark.parametrize("servers, listen, message", [

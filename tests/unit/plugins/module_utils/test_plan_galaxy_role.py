@@ -12,7 +12,7 @@ from ansible_collections.galaxyops.fleet.plugins.module_utils.plan_galaxy_role i
     FileRef, gravity_difference, host_view, map_galaxy_role, role_in_use)
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan_inventory import deep_merge
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "galaxy_role")
+FIXTURES = os.path.join(os.path.dirname(__file__), "data")
 
 
 def gtn() -> dict:
@@ -162,8 +162,8 @@ def test_usegalaxy_org_groups_become_per_host_overrides():
     for host in order:  # the base merged with each override is exactly the host's own section
         own = hostvars[host]["galaxy_config"]["gravity"]
         assert deep_merge(mapping.galaxy_config["gravity"], mapping.overrides.get(host, {})) == own
-    assert mapping.overrides["celery1"] == {"gunicorn": None, "celery": {"enable": True, "enable_beat": True,
-                                                                        "concurrency": 8}}
+    expected = {"gunicorn": None, "celery": {"enable": True, "enable_beat": True, "concurrency": 8}}
+    assert mapping.overrides["celery1"] == expected
 
 
 def test_gravity_difference_removes_what_the_host_does_not_set():
@@ -200,9 +200,9 @@ def test_fleet_gravity_on_top_unless_it_sets_the_same_key():
 
 def test_fleet_paths_agree_with_the_role_or_are_refused():
     out = Collector()
-    map_galaxy_role({"gat": gtn()}, ["gat"], {"fleet_virtualenv": "/srv/galaxy/venv",
-                                               "fleet_galaxy_root": "/opt/galaxy",
-                                               "fleet_galaxy_config_path": "/etc/galaxy.yml"}, out)
+    fleet = {"fleet_virtualenv": "/srv/galaxy/venv", "fleet_galaxy_root": "/opt/galaxy",
+             "fleet_galaxy_config_path": "/etc/galaxy.yml"}
+    map_galaxy_role({"gat": gtn()}, ["gat"], fleet, out)
     assert problems(out) == [
         "inventory: fleet_galaxy_root: is '/opt/galaxy' but galaxyproject.galaxy gives '/srv/galaxy/server' "
         "(galaxy_config.gravity.galaxy_root, else galaxy_server_dir or its layout default): remove one (host gat)",

@@ -70,6 +70,7 @@ class ActionModule(ActionBase):
         options = {k: v for k, v in args.items() if k not in ("galaxy_config_file", "galaxy_config", "galaxy_role")}
         galaxy_config = _plain(args["galaxy_config"]) if args.get("galaxy_config") is not None else None
         owner = "galaxyops.fleet"
+        mapping = None
         with tempfile.TemporaryDirectory(prefix="fleet-topology-") as scratch:
             out = Collector()
             names = dict(DEFAULT_GROUPS)
@@ -99,7 +100,10 @@ class ActionModule(ActionBase):
                 plan = build_plan(galaxy_config_file=args.get("galaxy_config_file"), galaxy_config=galaxy_config,
                                   inventory=inventory, options=options)
             except PlanError as exc:
-                raise _fail(exc.problems) from None
+                problems = exc.problems
+                if owner == "galaxyproject.galaxy":
+                    problems = [mapping.renamed(p) for p in problems]
+                raise _fail(problems) from None
         result.update(changed=False, plan=plan, summary=summary_lines(plan), config_owner=owner)
         if plan["warnings"]:
             result["warnings"] = list(plan["warnings"])

@@ -18,7 +18,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector
+from ansible_collections.galaxyops.fleet.plugins.module_utils.errors import Collector, Problem
 
 # what problems with the role's variables name as their file
 INVENTORY = "inventory"
@@ -82,6 +82,19 @@ class RoleMapping:
     job_file: FileRef | None                 # the job configuration file to read on the controller
     overrides: dict[str, dict] = field(default_factory=dict)  # host -> fleet_gravity to use
     base_host: str = ""
+    own_paths: dict[str, set[str]] = field(default_factory=dict)  # host -> key paths its own fleet_gravity sets
+
+    def renamed(self, problem: Problem) -> Problem:
+        """A plan problem with a host's override named after where it came from: the host's
+        galaxy_config.gravity, unless the host's own fleet_gravity set that key."""
+        prefix = "fleet_gravity"
+        if problem.host not in self.overrides or not problem.key_path.startswith(prefix):
+            return problem
+        rest = problem.key_path[len(prefix):]
+        path = rest.lstrip(".")
+        if any(path == p or path.startswith(p + ".") for p in self.own_paths.get(problem.host, ())):
+            return problem
+        return Problem(problem.file, "galaxy_config.gravity" + rest, problem.message, problem.host)
 
 
 def _user_name(value: Any) -> Any:
@@ -308,6 +321,7 @@ def map_galaxy_role(hostvars: dict[str, dict], hosts: list[str], fleet: dict[str
             out.error(INVENTORY, "galaxy_job_config", f"the job configuration differs from host {base.host}'s: every "
                       "Galaxy host reads the same one", view.host)
     overrides: dict[str, dict] = {}
+    own_paths: dict[str, set[str]] = {}
     for view in views:
         difference = gravity_difference(base.gravity, view.gravity)
         own = (hostvars.get(view.host) or {}).get("fleet_gravity")
@@ -317,6 +331,7 @@ def map_galaxy_role(hostvars: dict[str, dict], hosts: list[str], fleet: dict[str
                           f"galaxy_config.gravity (which differs from host {base.host}'s there): set it in one place",
                           view.host)
             difference = _merge(difference, own)
+            own_paths[view.host] = _key_paths(own)
         elif own is not None:
             difference = own  # not a mapping: the plan refuses it, naming fleet_gravity
         if difference:
@@ -331,7 +346,8 @@ def map_galaxy_role(hostvars: dict[str, dict], hosts: list[str], fleet: dict[str
     elif isinstance(base.job, dict):
         galaxy["job_config"] = base.job
         galaxy.pop("job_config_file", None)
-    return RoleMapping({"gravity": base.gravity, "galaxy": galaxy}, base.config_file, job_file, overrides, base.host)
+    return RoleMapping({"gravity": base.gravity, "galaxy": galaxy}, base.config_file, job_file, overrides, base.host,
+                       own_paths)
 
 
 def _merge(base: dict, override: dict) -> dict:

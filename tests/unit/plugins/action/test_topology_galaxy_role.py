@@ -96,3 +96,16 @@ def test_no_source_at_all_is_refused():
     with pytest.raises(AnsibleActionFail, match="one of galaxy_config_file, galaxy_config or gravity_config_file is "
                                                 "required"):
         run({}, {"all": ["w1"], "galaxy_web": ["w1"]}, {"w1": {}})
+
+
+def test_a_groups_bad_gravity_setting_is_named_after_its_own_variable():
+    groups = {"all": ["web1", "handlers1"], "galaxy_web": ["web1"], "galaxy_handlers": ["handlers1"]}
+    hostvars = usegalaxy_org()
+    hostvars["handlers1"]["galaxy_config"]["gravity"]["handlers"]["handler"]["processes"] = 0
+    hostvars["handlers1"]["fleet_gravity"] = {"handlers": {"handler": {"start_timeout": -1}}}
+    with pytest.raises(AnsibleActionFail) as info:
+        run({}, groups, {h: hostvars[h] for h in ("web1", "handlers1")})
+    message = str(info.value)
+    expected = "inventory: galaxy_config.gravity.handlers.handler.processes: must be an integer >= 1, got 0 (host handlers1)"
+    assert expected in message
+    assert "inventory: fleet_gravity.handlers.handler.start_timeout:" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -146,6 +147,9 @@ class ActionModule(ActionBase):
 def hostvars_of(task_vars: dict, host: str) -> Any:
     """The variables a template of ``host`` is rendered with."""
     try:
-        return task_vars["hostvars"][host]
+        found = task_vars["hostvars"][host]
     except (KeyError, TypeError):
         return task_vars
+    # hostvars hand out a read-only view that templates on access; the templar wants its variables
+    raw = getattr(found, "_vars", None)
+    return raw if isinstance(raw, Mapping) else dict(found)

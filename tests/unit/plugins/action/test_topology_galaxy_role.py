@@ -109,3 +109,28 @@ def test_a_groups_bad_gravity_setting_is_named_after_its_own_variable():
     expected = "inventory: galaxy_config.gravity.handlers.handler.processes: must be an integer >= 1, got 0 (host handlers1)"
     assert expected in message
     assert "inventory: fleet_gravity.handlers.handler.start_timeout:" in message
+
+
+def test_job_configuration_template_is_rendered_with_its_hosts_variables(tmp_path):
+    from unittest.mock import MagicMock
+
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "job_conf.yml.j2").write_text(
+        "handling:\n  assign: [db-skip-locked]\n  processes:\n    {{ handler_id }}: {}\n", encoding="utf-8")
+    hv = gtn()
+    del hv["galaxy_job_config"]
+    del hv["galaxy_config"]["galaxy"]["job_config"]
+    hv["galaxy_config_templates"] = [{"src": "job_conf.yml.j2", "dest": "/srv/galaxy/config/job_conf.yml"}]
+    hv["inventory_dir"] = str(tmp_path)
+    hv["handler_id"] = "main_gat"
+    task = MagicMock()
+    task.args = {"groups": GTN_NAMES}
+    task.async_val = 0
+    task.check_mode = True
+    action = ActionModule(task, MagicMock(), MagicMock(), loader=DataLoader(), templar=Templar(loader=DataLoader()),
+                          shared_loader_obj=None)
+    plan = action.run(task_vars={"groups": GTN_GROUPS, "hostvars": {"gat": hv}})["plan"]
+    assert plan["instances"]["_default_"]["handlers"]["main_gat"]["static"] is True

@@ -86,6 +86,15 @@ options:
     type: list
     elements: str
     default: []
+  replace_units:
+    description:
+      - Glob patterns of hand-written units (not the collection's, not Gravity's) the collection replaces, as
+        C(galaxy-gunicorn@*) or C(galaxy-handler@*.service) (RV(takeover)). Units matching no pattern, neither written by
+        the collection nor by Gravity 1.2.4 (a service running C(galaxyctl exec), a target wanting only such services),
+        are never touched.
+    type: list
+    elements: str
+    default: []
   forget:
     description: With O(state=recorded), the stale units removed (they leave the record).
     type: list
@@ -174,6 +183,18 @@ drain_instances:
   type: list
   elements: dict
   sample: [{instance: _default_, handlers: [{name: handler_2, pools: [job-handlers], tags: []}]}]
+takeover:
+  description:
+    - Unit files of O(unit_dir) the collection did not write and did not record, sorted
+      (plugins/module_utils/takeover.py). C(adopt) the Gravity or named unit files the plan writes over (their
+      processes restart into the new file with the rolling restart); C(replace) those the plan does not have, to stop
+      once the planned units serve (C(stop), the running ones and running instances of their templates), disable and
+      mask; C(conflicts) unit files the plan would overwrite that are neither Gravity's nor named in O(replace_units);
+      C(gravity) every unit file recognised as Gravity's.
+  returned: state=query
+  type: dict
+  sample: {adopt: [galaxy-celery.service, galaxy.target], replace: [galaxy-gunicorn.service],
+           stop: [galaxy-gunicorn.service], conflicts: [], gravity: [galaxy-celery.service, galaxy-gunicorn.service, galaxy.target]}
 record:
   description: The record written (in check mode, that would be written).
   returned: state=recorded
@@ -188,6 +209,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import reconcile as rc
+from ansible_collections.galaxyops.fleet.plugins.module_utils import takeover as tk
 from ansible_collections.galaxyops.fleet.plugins.module_utils.unit_record import Process, Record, process_from_argv
 
 ARGUMENT_SPEC = {
@@ -198,6 +220,7 @@ ARGUMENT_SPEC = {
     "instances": {"type": "dict", "default": {}},
     "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
     "environment_dir": {"type": "path", "default": "/etc/galaxyops-fleet/environment"},
+    "replace_units": {"type": "list", "elements": "str", "default": []},
     "drain": {"type": "bool", "default": True},
     "retire": {"type": "bool", "default": False},
     "drain_pool": {"type": "str", "default": "job-handlers.galaxyops-draining"},
@@ -266,6 +289,44 @@ def unit_status(module: AnsibleModule, units: list[str]) -> dict[str, rc.UnitSta
     return status
 
 
+def foreign_files(unit_dir: str, patterns: list[str]) -> list[tk.UnitFile]:
+    """The unit files of ``unit_dir`` that may be Gravity's (galaxy*) or match the admin's patterns."""
+    try:
+        names = sorted(os.listdir(unit_dir))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if not name.endswith((".service", ".target")) or not (name.startswith("galaxy") or tk.named(name, patterns)):
+            continue
+        path = os.path.join(unit_dir, name)
+        if os.path.islink(path) and os.path.realpath(path) == "/dev/null":
+            out.append(tk.UnitFile(name, "", masked=True))
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                out.append(tk.UnitFile(name, handle.read()))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def active_units(module: AnsibleModule, files: list[tk.UnitFile]) -> dict[str, str]:
+    """unit -> active state of the units of ``files``, template instances included (systemctl list-units)."""
+    if not files:
+        return {}
+    globs = [f.name.replace("@.", "@*.") for f in files]
+    code, out, _err = module.run_command(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--"] + globs)
+    if code != 0:
+        return {}
+    states = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 3:
+            states[words[0]] = words[2]
+    return states
+
+
 def record_text(record: Record) -> str:
     return HEADER + json.dumps(record.as_dict(), indent=2) + "\n"
 
@@ -292,6 +353,11 @@ def run(module: AnsibleModule) -> dict:
                              instances=tuple(p["restart_instances"]))
         result = rc.reconcile(plan, record, status, drain=p["drain"], retire=p["retire"],
                               drain_pool=p["drain_pool"], changes=changes).as_dict()
+        files = foreign_files(p["unit_dir"], p["replace_units"])
+        recorded = [u for inst in record.instances.values() for u in inst.units] + [
+            os.path.basename(f) for inst in record.instances.values() for f in inst.files]
+        result["takeover"] = tk.takeover(files, plan.unit_files + plan.targets, recorded,
+                                         active_units(module, files), p["replace_units"]).as_dict()
         result["changed"] = False
         return result
 

@@ -129,6 +129,20 @@ options:
         folder is put in front of it, as Gravity does.
     type: str
     default: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  galaxy_role:
+    description:
+      - Whether the plan reads the variables of the galaxyproject.galaxy role on the hosts that run Galaxy
+        processes (C(galaxy_config) with its C(gravity) and C(galaxy) sections, C(galaxy_config_files),
+        C(galaxy_config_templates), C(galaxy_job_config), C(galaxy_layout), C(galaxy_root), C(galaxy_server_dir),
+        C(galaxy_venv_dir), C(galaxy_user), ...), with the role's defaults, instead of O(galaxy_config_file),
+        O(galaxy_config) or O(gravity_config_file). The mapping is described in C(docs/galaxyproject-galaxy.md).
+      - V(auto) reads them when some Galaxy host has C(galaxy_config) and none of those options is given, and refuses
+        both at once; V(use) requires them; V(ignore) never reads them.
+      - The Gravity section may differ per host or group (each other host's difference becomes its C(fleet_gravity));
+        galaxy.yml's C(galaxy) section, its path and the job configuration must be the same on every Galaxy host.
+    type: str
+    choices: [auto, use, ignore]
+    default: auto
   allow_unassigned_dynamic_handlers:
     description:
       - Accept dynamic handlers (C(gravity.handlers)) although the job configuration assigns jobs with
@@ -229,6 +243,14 @@ plan:
       description: Things that are accepted but probably not intended.
       type: list
       elements: str
+config_owner:
+  description:
+    - Who writes galaxy.yml and the other configuration files on the hosts. V(galaxyproject.galaxy) when the plan was
+      read from that role's variables (the galaxy_config role of this collection then writes no file), else
+      V(galaxyops.fleet).
+  returned: success
+  type: str
+  sample: galaxyops.fleet
 changed:
   description: Always false; the plan is only computed.
   returned: always

@@ -55,7 +55,7 @@ def test_all_problems_in_one_failure():
 
 
 def test_arguments_are_validated():
-    with pytest.raises(AnsibleActionFail, match="one of the following is required"):
+    with pytest.raises(AnsibleActionFail, match="one of galaxy_config_file, galaxy_config or gravity_config_file is required"):
         run({})
     with pytest.raises(AnsibleActionFail, match="mutually exclusive"):
         run({"galaxy_config": {}, "galaxy_config_file": "/x"})

@@ -88,3 +88,40 @@ def test_a_legacy_record_reads_the_unit_files_once(tmp_path):
     out = gu.run(FakeModule(tmp_path, record=record, units=new["hosts"]["h1"]["units"], instances=new["instances"]))
     assert [e["name"] for e in out["draining"]["entries"]] == ["handler_1"]
     assert out["remove"]["units"] == ["galaxy-handler@0.service"]  # no command line: stopped at once, as before
+
+
+class GravityHost(FakeModule):
+    """A host where Gravity 1.2.4 ran one gunicorn, celery and two handlers (systemd mode)."""
+
+    def run_command(self, argv):
+        if argv[:2] == ["systemctl", "list-units"]:
+            self.commands.append(argv)
+            return 0, ("galaxy-gunicorn.service loaded active running Galaxy gunicorn\n"
+                       "galaxy-handler@0.service loaded active running Galaxy handler\n"
+                       "galaxy-monitor.service loaded active running not Gravity's\n"), ""
+        return super().run_command(argv)
+
+
+def test_query_sorts_gravitys_units_for_the_take_over(tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    exec_start = "ExecStart=/srv/galaxy/venv/bin/galaxyctl exec {}\n"
+    (units / "galaxy-gunicorn.service").write_text("[Service]\n" + exec_start.format("gunicorn"))
+    (units / "galaxy-handler@.service").write_text("[Service]\n" + exec_start.format("-i %i handler"))
+    (units / "galaxy.target").write_text("[Unit]\nWants=galaxy-gunicorn.service galaxy-handler@0.service\n")
+    (units / "galaxy-monitor.service").write_text("[Service]\nExecStart=/usr/local/bin/monitor\n")
+    (units / "nginx.service").write_text("[Service]\nExecStart=/usr/sbin/nginx\n")
+    new = plan(2)
+    module = GravityHost(tmp_path, units=new["hosts"]["h1"]["units"], instances=new["instances"],
+                         replace_units=[])
+    out = gu.run(module)["takeover"]
+    # the plan writes galaxy-gunicorn.service, galaxy-handler@.service and galaxy.target itself: adopted
+    assert out["adopt"] == ["galaxy-gunicorn.service", "galaxy-handler@.service", "galaxy.target"]
+    assert out["replace"] == [] and out["conflicts"] == []
+    assert out["gravity"] == ["galaxy-gunicorn.service", "galaxy-handler@.service", "galaxy.target"]
+    named = GravityHost(tmp_path, units={}, instances=new["instances"], replace_units=["galaxy-monitor.service"])
+    out = gu.run(named)["takeover"]
+    assert out["replace"] == ["galaxy-gunicorn.service", "galaxy-handler@.service", "galaxy-monitor.service",
+                              "galaxy.target"]
+    assert out["stop"] == ["galaxy-gunicorn.service", "galaxy-handler@0.service", "galaxy-monitor.service"]
+    assert "nginx.service" not in str(out)

@@ -24,6 +24,11 @@ options:
     description: The picture's title.
     type: str
     default: Galaxy fleet
+  health:
+    description:
+      - C(HOST/UNIT) -> C(ok), C(warning) or C(failed) (the C(health) of the filter C(galaxyops.fleet.fleet_status)):
+        each process is filled by its health instead of its service type. Without it, the plan's picture as is.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -43,8 +48,8 @@ _value:
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan_graph import dot
 
 
-def _plan_dot(plan, title="Galaxy fleet"):
-    return dot(plan, title)
+def _plan_dot(plan, title="Galaxy fleet", health=None):
+    return dot(plan, title, health)
 
 
 class FilterModule:

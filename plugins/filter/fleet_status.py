@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filters galaxyops.fleet.fleet_status and galaxyops.fleet.fleet_status_python (the status playbook)."""
+"""The filter galaxyops.fleet.fleet_status (the status playbook)."""
 
 from __future__ import annotations
 
@@ -61,20 +61,8 @@ def _fleet_status(plan, hostvars, hosts, var="__status_host"):
     return merge(plan, results).as_dict()
 
 
-def _fleet_status_python(plan, host, override=""):
-    """The Python to run galaxy_status with on a host: on a host with job handlers, the override, else the virtualenv of an instance whose
-    job handlers run there (its psycopg reads Galaxy's database), else the host's usual interpreter (None)."""
-    units = ((plan.get("hosts") or {}).get(host) or {}).get("units") or {}
-    for unit in units.values():
-        if unit.get("service_type") == "standalone":
-            venv = ((plan.get("instances") or {}).get(unit.get("instance_name")) or {}).get("virtualenv")
-            if override or venv:
-                return override or venv.rstrip("/") + "/bin/python"
-    return None
-
-
 class FilterModule:
-    """galaxyops.fleet.fleet_status, galaxyops.fleet.fleet_status_python"""
+    """galaxyops.fleet.fleet_status"""
 
     def filters(self):
-        return {"fleet_status": _fleet_status, "fleet_status_python": _fleet_status_python}
+        return {"fleet_status": _fleet_status}

@@ -26,8 +26,9 @@ options:
     default: Galaxy fleet
   health:
     description:
-      - C(HOST/UNIT) -> C(ok), C(warning) or C(failed) (the C(health) of the filter C(galaxyops.fleet.fleet_status)):
-        each process is filled by its health instead of its service type. Without it, the plan's picture as is.
+      - Per C(HOST/UNIT), V(ok), V(warning) or V(failed), as the filter C(galaxyops.fleet.fleet_status) gives them in
+        C(health). Each process is then filled by its health instead of its service type.
+      - Without it, the plan's picture as it is.
     type: dict
 """
 

@@ -21,7 +21,7 @@ description:
   - On a proxy (O(proxy)), asks every gunicorn of the plan for C(/api/version) (in parallel, one try each) and reads
     each upstream member's state in nginx (serving, drained, missing) from the configuration and the record of
     C(galaxyops.fleet.galaxy_nginx_members).
-  - Never fails on what it finds: the playbook C(galaxyops.fleet.status) merges every host's answer and decides.
+  - Never fails on what it finds. The playbook C(galaxyops.fleet.status) merges every host's answer and decides.
 author:
   - galaxyops.fleet developers (@galaxyops)
 options:
@@ -156,8 +156,9 @@ def read_record(path: str, errors: list[str]) -> Record | None:
     text = read(path)
     if text is None:
         return None
+    body = "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
     try:
-        return Record.from_dict(json.loads(text))
+        return Record.from_dict(json.loads(body))
     except ValueError:
         errors.append(f"{path}: not JSON (a record of an earlier version): the site playbook rewrites it")
         return None

@@ -25,7 +25,8 @@ ActiveEnterTimestampMonotonic=100000000
 MemoryCurrent=157286400
 MemoryMax=infinity
 NRestarts=1
-ExecStart={ path=/venv/bin/gunicorn ; argv[]=/venv/bin/gunicorn galaxy.webapps.galaxy.fast_factory:factory() -b 0.0.0.0:8080 ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }
+ExecStart={ path=/venv/bin/gunicorn ; argv[]=/venv/bin/gunicorn galaxy.webapps.galaxy.fast_factory:factory() -b 0.0.0.0:8080 ; \
+ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }
 NeedDaemonReload=no
 
 Id=galaxy-handler@0.service

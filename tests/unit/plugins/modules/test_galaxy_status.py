@@ -34,17 +34,20 @@ def port():
     server.shutdown()
 
 
+def member(host, unit, address):
+    return {"host": host, "unit": unit, "address": address}
+
+
 def plan(port):
-    member = lambda h, u, a: {"host": h, "unit": u, "address": a}  # noqa: E731
+    members = [member("web1", "galaxy-gunicorn.service", f"127.0.0.1:{port}"),
+               member("web2", "galaxy-gunicorn.service", "127.0.0.1:1")]
+    gunicorn = {"unit": "galaxy-gunicorn.service", "server_name": "gunicorn", "bind": f"127.0.0.1:{port}",
+                "argv": ["/venv/bin/gunicorn", "-b", f"127.0.0.1:{port}"]}
+    units = {"galaxy-gunicorn.service": {"instance_name": "_default_", "service_type": "gunicorn", "instances": [gunicorn]}}
     return {"version": 1, "groups": {"proxy": "galaxy_proxy"},
-            "instances": {"_default_": {"unit_prefix": "galaxy", "upstream": {"name": "galaxy", "members": [
-                member("web1", "galaxy-gunicorn.service", f"127.0.0.1:{port}"),
-                member("web2", "galaxy-gunicorn.service", "127.0.0.1:1")]}}},
-            "hosts": {"web1": {"targets": ["galaxy.target"], "units": {"galaxy-gunicorn.service": {
-                "instance_name": "_default_", "service_type": "gunicorn", "instances": [
-                    {"unit": "galaxy-gunicorn.service", "server_name": "gunicorn", "bind": f"127.0.0.1:{port}",
-                     "argv": ["/venv/bin/gunicorn", "-b", f"127.0.0.1:{port}"]}]}}},
-                      "web2": {"units": {}}, "proxy1": {"groups": ["galaxy_proxy"], "units": {}}}}
+            "instances": {"_default_": {"unit_prefix": "galaxy", "upstream": {"name": "galaxy", "members": members}}},
+            "hosts": {"web1": {"targets": ["galaxy.target"], "units": units}, "web2": {"units": {}},
+                      "proxy1": {"groups": ["galaxy_proxy"], "units": {}}}}
 
 
 def module(tmp_path, port, **params):
@@ -83,7 +86,21 @@ def test_a_proxy_probes_every_gunicorn_and_reads_its_upstream(tmp_path, port):
     (tmp_path / "nginx.conf").write_text(f"    server 127.0.0.1:{port} max_fails=0; # web1/galaxy-gunicorn.service\n")
     result = galaxy_status.run(module(tmp_path, port, host="proxy1", proxy=True))
     assert result["processes"] == []
-    assert result["probes"]["web1/galaxy-gunicorn.service"] == {"ok": True, "seen": "version_major 26.1",
-                                                                "version": "26.1.2"}
+    assert result["probes"]["web1/galaxy-gunicorn.service"] == {
+        "ok": True, "seen": "version_major 26.1", "version": "26.1.2"}
     assert result["probes"]["web2/galaxy-gunicorn.service"]["ok"] is False
     assert result["members"] == {"web1/galaxy-gunicorn.service": "serving", "web2/galaxy-gunicorn.service": "missing"}
+
+
+def test_the_record_of_galaxy_units_reads_with_its_comment_header(tmp_path, port):
+    from ansible_collections.galaxyops.fleet.plugins.modules.galaxy_units import HEADER
+
+    argv = ["/venv/bin/gunicorn", "-b", f"127.0.0.1:{port}"]
+    record = {"version": 2, "instances": {"_default_": {"units": ["galaxy-gunicorn.service"], "files": [],
+                                                        "processes": {"galaxy-gunicorn.service": {"argv": argv}}}}}
+    (tmp_path / "units.yml").write_text(HEADER + json.dumps(record, indent=2) + "\n")
+    result = galaxy_status.run(module(tmp_path, port, unit_record=str(tmp_path / "units.yml")))
+    assert result["errors"] == [] and result["processes"][0]["drift"] == []
+    (tmp_path / "units.yml").write_text(HEADER + json.dumps(dict(record, instances={}), indent=2) + "\n")
+    drift = galaxy_status.run(module(tmp_path, port, unit_record=str(tmp_path / "units.yml")))["processes"][0]["drift"]
+    assert drift == ["the collection's record does not list it (not installed by the galaxy_systemd role)"]

@@ -24,6 +24,12 @@ options:
     description: The picture's title.
     type: str
     default: Galaxy fleet
+  health:
+    description:
+      - Per C(HOST/UNIT), V(ok), V(warning) or V(failed), as the filter C(galaxyops.fleet.fleet_status) gives them in
+        C(health). Each process is then filled by its health instead of its service type.
+      - Without it, the plan's picture as it is.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -43,8 +49,8 @@ _value:
 from ansible_collections.galaxyops.fleet.plugins.module_utils.plan_graph import dot
 
 
-def _plan_dot(plan, title="Galaxy fleet"):
-    return dot(plan, title)
+def _plan_dot(plan, title="Galaxy fleet", health=None):
+    return dot(plan, title, health)
 
 
 class FilterModule:

@@ -27,6 +27,7 @@ class Seen:
 
     ok: bool
     seen: str
+    version: str | None = None  # Galaxy's version when it answered (``MAJOR.MINOR``)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ def judge(status: int, body: bytes, where: str) -> Seen:
         return Seen(False, f"HTTP 200 from {where} but not JSON: {text}")
     if not isinstance(data, dict) or "version_major" not in data:
         return Seen(False, f"HTTP 200 from {where} but no version_major in {text}")
-    return Seen(True, f"version_major {data['version_major']}" + (f" from {data['server']}" if data.get("server") else ""))
+    version = str(data["version_major"]) + (f".{data['version_minor']}" if data.get("version_minor") not in (None, "") else "")
+    return Seen(True, f"version_major {data['version_major']}" + (f" from {data['server']}" if data.get("server") else ""),
+                version)
 
 
 def probe(target: Mapping[str, Any], timeout: float) -> Seen:

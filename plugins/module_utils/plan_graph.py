@@ -5,6 +5,9 @@ upstream of every Galaxy instance, and the upstream at its gunicorns (with the a
 job handlers hang off the pools and tags they serve. `dot -Tsvg` turns the text into SVG (the plan
 playbook does, with `-e plan_svg=PATH`).
 
+With a health map (``HOST/UNIT`` -> ``ok``, ``warning`` or ``failed``, the status playbook's), each
+process is filled by its health instead of its service type, and says it on a last line.
+
 Plain text from the plan dict (the output of ``build_plan``), no Graphviz needed to make it.
 """
 
@@ -22,6 +25,9 @@ SHOWN_TYPES = {"standalone": "handler"}
 PROXY_COLOUR = "#d9d2f0"
 ADDRESS = "address"
 POOL_COLOUR = "#fff6bf"
+# Fill colour of a process by health (with a health map).
+HEALTH_COLOURS = {"ok": "#b7e4b0", "warning": "#ffe08a", "failed": "#f4a3a3"}
+UNKNOWN_HEALTH = "#dddddd"
 
 
 def quote(text: str) -> str:
@@ -51,15 +57,26 @@ def _proxies(plan: Mapping[str, Any]) -> list[str]:
     return [name for name, host in plan.get("hosts", {}).items() if group in (host.get("groups") or [])]
 
 
-def _host_cluster(index: int, name: str, host: Mapping[str, Any], proxy: bool) -> list[str]:
+def _fill(service_type: str, proc_id: str, health: Mapping[str, str] | None) -> tuple[str, str]:
+    """The fill colour and the extra label line of a process."""
+    if health is None:
+        return COLOURS.get(service_type, "#ffffff"), ""
+    verdict = health.get(proc_id)
+    return HEALTH_COLOURS.get(verdict or "", UNKNOWN_HEALTH), "\n" + (verdict or "not seen")
+
+
+def _host_cluster(index: int, name: str, host: Mapping[str, Any], proxy: bool,
+                  health: Mapping[str, str] | None = None) -> list[str]:
     lines = [f"  subgraph cluster_{index} {{", f"    label={quote(f'{name} ({host.get(ADDRESS)})')};",
              '    style="rounded"; color="#888888";']
     if proxy:
         lines.append(_node(f"{name}/nginx", "nginx", shape="box", style="filled", fillcolor=PROXY_COLOUR))
     for unit in (host.get("units") or {}).values():
         for proc in unit["instances"]:
-            lines.append(_node(f"{name}/{proc['unit']}", _process_label(unit["service_type"], proc), shape="box",
-                               style="filled,rounded", fillcolor=COLOURS.get(unit["service_type"], "#ffffff")))
+            proc_id = f"{name}/{proc['unit']}"
+            fill, extra = _fill(unit["service_type"], proc_id, health)
+            lines.append(_node(proc_id, _process_label(unit["service_type"], proc) + extra, shape="box",
+                               style="filled,rounded", fillcolor=fill))
     if len(lines) == 3:
         lines.append(_node(f"{name}/-", "nothing to run", shape="plaintext"))
     lines.append("  }")
@@ -93,13 +110,13 @@ def _instance(name: str, inst: Mapping[str, Any], proxies: list[str]) -> list[st
     return lines
 
 
-def dot(plan: Mapping[str, Any], title: str = "Galaxy fleet") -> str:
-    """The whole plan as one DOT digraph."""
+def dot(plan: Mapping[str, Any], title: str = "Galaxy fleet", health: Mapping[str, str] | None = None) -> str:
+    """The whole plan as one DOT digraph (processes coloured by ``health`` when given)."""
     proxies = _proxies(plan)
     lines = ["digraph fleet {", "  rankdir=LR;", f"  label={quote(title)}; labelloc=t; fontsize=18;",
              '  node [fontname="Helvetica", fontsize=10]; edge [fontname="Helvetica", fontsize=9];']
     for index, (name, host) in enumerate(plan.get("hosts", {}).items()):
-        lines += _host_cluster(index, name, host, name in proxies)
+        lines += _host_cluster(index, name, host, name in proxies, health)
     for name, inst in plan.get("instances", {}).items():
         lines += _instance(name, inst, proxies)
     lines.append("}")

@@ -13,10 +13,11 @@ from ansible_collections.galaxyops.fleet.plugins.module_utils import health
 
 def test_judge_answers():
     assert health.judge(200, b'{"version_major": "26.1", "server": "web1:8080"}', "u") == \
-        health.Seen(True, "version_major 26.1 from web1:8080")
+        health.Seen(True, "version_major 26.1 from web1:8080", "26.1")
     assert health.judge(502, b"bad gateway", "http://x/api/version") == \
         health.Seen(False, "HTTP 502 from http://x/api/version: bad gateway")
     assert health.judge(200, b"<html>", "u").seen == "HTTP 200 from u but not JSON: <html>"
+    assert health.judge(200, b'{"version_major": "26.1", "version_minor": "2"}', "u").version == "26.1.2"
     assert health.judge(200, b"[1]", "u").seen == "HTTP 200 from u but no version_major in [1]"
 
 
@@ -100,7 +101,7 @@ def fixture_server():
 
 
 def test_probe_over_tcp(server):
-    assert health.probe({"url": server + "/api/version"}, 5) == health.Seen(True, "version_major 26.1")
+    assert health.probe({"url": server + "/api/version"}, 5) == health.Seen(True, "version_major 26.1", "26.1")
     assert health.probe({"url": server + "/other"}, 5).seen.startswith("HTTP 404 from ")
 
 

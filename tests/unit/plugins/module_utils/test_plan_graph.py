@@ -59,3 +59,12 @@ def test_quote_escapes():
 def test_graphviz_renders_it():
     svg = subprocess.run(["dot", "-Tsvg"], input=dot(_plan()), capture_output=True, text=True, check=True).stdout
     assert "<svg" in svg and "handler special_0" in svg
+
+
+def test_health_map_colours_processes_and_no_map_keeps_the_plan_picture():
+    plan = _plan()
+    assert dot(plan, "test") == dot(plan, "test", None)
+    text = dot(plan, "test", {"web1/galaxy-gunicorn@0.service": "failed", "handlers1/galaxy-handler@0.service": "ok"})
+    assert re.search(r'"web1/galaxy-gunicorn@0.service" \[label="[^"]*\\nfailed", [^]]*fillcolor="#f4a3a3"', text)
+    assert re.search(r'"handlers1/galaxy-handler@0.service" \[label="[^"]*\\nok", [^]]*fillcolor="#b7e4b0"', text)
+    assert re.search(r'"web2/galaxy-gunicorn.service" \[label="[^"]*\\nnot seen", [^]]*fillcolor="#dddddd"', text)

@@ -1,0 +1,31 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin galaxyops.fleet.galaxy_control_order: what the control playbook does, on the controller."""
+
+from __future__ import annotations
+
+import yaml
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.galaxyops.fleet.plugins.action.topology import _plain
+from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
+from ansible_collections.galaxyops.fleet.plugins.modules.galaxy_control_order import DOCUMENTATION
+from ansible_collections.galaxyops.fleet.plugins.plugin_utils import control as ctl
+from ansible_collections.galaxyops.fleet.plugins.plugin_utils import restart_order as ro
+
+ARGUMENT_SPEC = spec_from_doc(yaml.safe_load(DOCUMENTATION)["options"])
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars or {})
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        limits = ro.Limits(hosts=tuple(args["hosts"]), services=tuple(args["services"]), units=tuple(args["units"]))
+        active = _plain(args["active"]) if args["active"] is not None else None
+        order = ctl.control(_plain(args["plan"]), args["action"], limits, args["allow_downtime"], active)
+        result.update(changed=False, **order.to_dict())
+        return result

@@ -24,8 +24,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars or {})
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        limits = ro.Limits(hosts=tuple(args["hosts"]), services=tuple(args["services"]), units=tuple(args["units"]))
+        # "-e control_hosts='web1, web2'" arrives as one string, which the list type splits at the commas
+        given = {k: tuple(n.strip() for n in args[k] if n.strip()) for k in ("hosts", "services", "units")}
         active = _plain(args["active"]) if args["active"] is not None else None
-        order = ctl.control(_plain(args["plan"]), args["action"], limits, args["allow_downtime"], active)
-        result.update(changed=False, **order.to_dict())
+        held = _plain(args["held"]) if args["held"] is not None else None
+        order = ctl.control(_plain(args["plan"]), args["action"], ro.Limits(**given), args["allow_downtime"],
+                            active, held)
+        result.update(changed=False, limits={k: list(v) for k, v in given.items()}, **order.to_dict())
         return result

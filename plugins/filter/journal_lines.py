@@ -9,8 +9,8 @@ name: journal_lines
 short_description: The journals of several hosts merged in time order, each line prefixed with host and unit
 version_added: 0.1.0
 description:
-  - Merges the records of M(galaxyops.fleet.galaxy_journal), per host, in time order (UTC), one line an entry as
-    C(TIME HOST UNIT: MESSAGE).
+  - "Merges the records of M(galaxyops.fleet.galaxy_journal), per host, in time order (UTC), one line an entry as
+    C(TIME HOST UNIT: MESSAGE)."
 author:
   - galaxyops.fleet developers (@galaxyops)
 options:

@@ -66,7 +66,7 @@ def show_lines(plan: Mapping[str, Any]) -> list[str]:
     for name, inst in plan.get("instances", {}).items():
         upstream = inst.get("upstream") or {}
         lines += [f"instance {name}",
-                  f"  config file: {inst.get('galaxy_config_file')}",
+                  f"  galaxy.yml on the hosts: {inst.get('galaxy_config_file')}",
                   f"  job configuration: {inst.get('job_config') or '-'}",
                   f"  galaxy_root: {inst.get('galaxy_root')}, virtualenv: {inst.get('virtualenv')}, "
                   f"user: {inst.get('user')}, target: {inst.get('target')}",

@@ -57,6 +57,12 @@ options:
     description:
       - Per host of RV(probe), the lines C(systemctl is-active) printed for its units, in the same order.
     type: dict
+  held:
+    description:
+      - For each entry of RV(handler_jobs), in order, the RV(galaxyops.fleet.galaxy_handler_jobs#module:jobs) it
+        found; RV(held_lines) says which jobs each handler holds.
+    type: list
+    elements: list
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -131,11 +137,27 @@ undrain:
   returned: always
   type: list
   elements: str
-handler_jobs:
-  description: Per host and Galaxy instance, the handlers being stopped (C(handlers)), C(galaxy_config_file), C(python).
+limits:
+  description: The limits as lists (C(hosts), C(services), C(units)), names trimmed, for the rolling restart.
+  returned: always
+  type: dict
+ready:
+  description: Per host (C(host), C(units)), the journal checks that tell the started handlers run.
   returned: always
   type: list
   elements: dict
+handler_jobs:
+  description:
+    - For O(action=stop), per host and Galaxy instance, the selected handlers (C(handlers)), C(galaxy_config_file)
+      and C(python), for M(galaxyops.fleet.galaxy_handler_jobs) O(galaxyops.fleet.galaxy_handler_jobs#module:state=held).
+  returned: always
+  type: list
+  elements: dict
+held_lines:
+  description: Which jobs each handler to stop holds (from O(held)).
+  returned: always
+  type: list
+  elements: str
 changes:
   description: Whether anything starts or stops.
   returned: always

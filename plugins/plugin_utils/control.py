@@ -59,7 +59,9 @@ class Control:
     start: tuple[dict[str, str], ...] = ()
     health: dict[str, Any] = field(default_factory=dict)
     undrain: tuple[str, ...] = ()
+    ready: tuple[dict[str, Any], ...] = ()
     handler_jobs: tuple[HandlerJobs, ...] = ()
+    held_lines: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """What the play shows before it acts."""
@@ -67,7 +69,7 @@ class Control:
         return out or ["nothing selected"]
 
     def to_dict(self) -> dict[str, Any]:
-        out = ro._lists(asdict(self))
+        out = ro.as_lists(asdict(self))
         out["lines"] = self.lines()
         out["changes"] = bool(self.stop or self.start)
         return out
@@ -146,18 +148,35 @@ def handler_jobs(plan: Mapping[str, Any], stopping: Sequence[ro.Process]) -> lis
     return out
 
 
+def held_lines(entries: Sequence[HandlerJobs], held: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Which jobs each handler being stopped holds (``held``: galaxy_handler_jobs' ``jobs``, one list an entry)."""
+    out = []
+    for entry, jobs in zip(entries, held):
+        for h in entry.handlers:
+            mine = [j for j in jobs or [] if j.get("handler") == h["name"]]
+            if mine:
+                out.append(f"{entry.host}: handler {h['name']} holds {len(mine)} job(s): "
+                           + ", ".join(f"{j.get('id')} ({j.get('tool_id') or '?'}, {j.get('state')})" for j in mine)
+                           + "; they wait for it to run again (Galaxy does not move a job from its handler)")
+    return out
+
+
 def _ref(p: ro.Member | ro.Process) -> dict[str, str]:
     return {"id": p.id, "host": p.host, "unit": p.unit}
 
 
 def control(plan: Mapping[str, Any], action: str | None, limits: ro.Limits, allow_downtime: bool = False,
-            active: Mapping[str, Sequence[str]] | None = None) -> Control:
-    """The whole decision. ``active``: per host, the ``systemctl is-active`` lines of :func:`probe` (None: before)."""
+            active: Mapping[str, Sequence[str]] | None = None,
+            held: Sequence[Sequence[Mapping[str, Any]]] | None = None) -> Control:
+    """The whole decision. ``active``: per host, the ``systemctl is-active`` lines of :func:`probe` (None: before);
+    ``held``: the jobs galaxy_handler_jobs found for each entry of ``handler_jobs`` (None: not read yet)."""
     selected, chosen, limits_problem = selection(plan, limits)
     everything: list[ro.Member | ro.Process] = list(selected) + list(chosen)
     probes = probe(plan)
+    # a stopped handler's jobs wait as well: every selected handler is read, running or not
+    jobs = tuple(handler_jobs(plan, chosen)) if action == "stop" else ()
     base = {"action": action, "selected": tuple(p.id for p in everything), "units_by_host": units_by_host(everything),
-            "probe": tuple(probes)}
+            "probe": tuple(probes), "handler_jobs": jobs, "held_lines": tuple(held_lines(jobs, held or []))}
     problems: dict[str, str | None] = {"limits": limits_problem, "downtime": None,
                                        "action": None if action in ACTIONS + (None,) else
                                        f"control_action must be one of {', '.join(ACTIONS)}, not {action!r}."}
@@ -176,14 +195,14 @@ def control(plan: Mapping[str, Any], action: str | None, limits: ro.Limits, allo
                                                                            if isinstance(p, ro.Member) else ""))
                       for p in everything)
         return Control(problems=problems, items=items, drain=tuple(m.id for m in selected),
-                       stop=tuple(_ref(p) for p in stopping),
-                       handler_jobs=tuple(handler_jobs(plan, [p for p in stopping if isinstance(p, ro.Process)])),
-                       **base)
+                       stop=tuple(_ref(p) for p in stopping), **base)
     # start: what does not run starts; every selected gunicorn must answer, then is (back) in nginx
     starting = [p for p in everything if not _runs(state, p.id)]
     items = tuple(Item(id=p.id, host=p.host, unit=p.unit, service_type=p.service_type, state=state.get(p.id),
                        does=("start" if p in starting else "already running")
                        + (", answer, back into nginx" if isinstance(p, ro.Member) else ""))
                   for p in everything)
+    started_handlers = [p for p in starting if isinstance(p, ro.Process) and p.service_type == "standalone"]
     return Control(problems=problems, items=items, start=tuple(_ref(p) for p in starting),
-                   health=ro.health_request(selected), undrain=tuple(m.id for m in selected), **base)
+                   health=ro.health_request(selected), undrain=tuple(m.id for m in selected),
+                   ready=tuple(ro.journal_checks(started_handlers, ro.Settings())), **base)

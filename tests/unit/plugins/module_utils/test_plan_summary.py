@@ -33,7 +33,7 @@ def test_show_lists_each_instance_its_files_and_processes_per_host():
     from ansible_collections.galaxyops.fleet.tests.unit.plugins.plugin_utils.test_restart_order import make_plan
 
     lines = FilterModule().filters()["plan_show"](make_plan())
-    assert lines[:2] == ["instance _default_", "  config file: /srv/galaxy/config/galaxy.yml"]
+    assert lines[:2] == ["instance _default_", "  galaxy.yml on the hosts: /srv/galaxy/config/galaxy.yml"]
     assert "  upstream galaxy: 5 gunicorn(s), 3 handler(s)" in lines
     assert lines.index("  web1 (web1):") < lines.index("    galaxy-gunicorn@1.service: gunicorn gunicorn gunicorn1 bind 0.0.0.0:8081") \
         < lines.index("  web2 (web2):")

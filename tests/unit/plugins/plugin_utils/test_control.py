@@ -104,3 +104,21 @@ def test_unknown_limits_and_actions_are_problems():
 def test_restart_only_checks_the_limits():
     c = decide("restart", hosts=["web1"])
     assert c.stop == () and c.start == () and c.selected == ("web1/" + G.format(0), "web1/" + G.format(1))
+
+
+def test_held_jobs_are_named_per_handler_even_when_it_is_already_stopped():
+    c = decide("stop", down=["handlers1/galaxy-handler@0.service"], units=["handlers1/galaxy-handler@0.service"])
+    assert c.stop == () and len(c.handler_jobs) == 1
+    jobs = [{"id": 12, "tool_id": "cat1", "state": "running", "handler": "handler_0"},
+            {"id": 13, "tool_id": "cat1", "state": "queued", "handler": "handler_1"}]
+    lines = ctl.held_lines(c.handler_jobs, [jobs])
+    assert lines == ["handlers1: handler handler_0 holds 1 job(s): 12 (cat1, running); they wait for it to run again "
+                     "(Galaxy does not move a job from its handler)"]
+    assert ctl.held_lines(c.handler_jobs, [[]]) == []
+
+
+def test_started_handlers_are_waited_for_in_their_journal():
+    c = decide("start", down=["handlers1/galaxy-handler@1.service"], hosts=["handlers1"])
+    assert c.ready == ({"host": "handlers1", "units": [{"id": "handlers1/galaxy-handler@1.service",
+                                                        "unit": "galaxy-handler@1.service",
+                                                        "text": "Galaxy server instance 'handler_1' is running"}]},)

@@ -80,8 +80,27 @@ def selection(plan: Mapping[str, Any], limits: ro.Limits) -> tuple[list[ro.Membe
     """The selected gunicorns and other processes, and the limits problem (unknown names), as the rolling restart."""
     all_members = ro.members(plan, ro.Settings().ready_timeout)
     others = ro.processes(plan)
-    problem = ro.limits_problem(plan, all_members + others, others, limits, ro.Settings())
+    problem = limits_problem(plan, list(all_members) + list(others), limits)
     return ro.select_members(all_members, limits), ro.select_processes(others, limits), problem
+
+
+def limits_problem(plan: Mapping[str, Any], everything: Sequence[ro.Member | ro.Process], limits: ro.Limits) -> str | None:
+    """Limits that name nothing of the plan, each with what it may name."""
+    known = {
+        "hosts": [h for h in plan.get("hosts", {}) if any(p.host == h for p in everything)],
+        "services": list(dict.fromkeys(list(ro.SERVICE_TYPES) + [p.service_name for p in everything
+                                                                  if isinstance(p, ro.Process)])),
+        "units": list(dict.fromkeys(name for p in everything for name in ro.unit_names(p))),
+    }
+    wrong = []
+    for key in ("hosts", "services", "units"):
+        unknown = [name for name in dict.fromkeys(getattr(limits, key)) if name not in known[key]]
+        if unknown:
+            hint = ", ".join(known[key][:12]) + (", ..." if len(known[key]) > 12 else "")
+            wrong.append(f"control_{key}: {', '.join(unknown)} (the plan has: {hint})")
+    if not wrong:
+        return None
+    return "Limits must name what the plan runs: " + "; ".join(wrong) + "."
 
 
 def units_by_host(chosen: Sequence[ro.Member | ro.Process]) -> dict[str, tuple[str, ...]]:

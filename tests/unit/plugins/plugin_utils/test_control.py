@@ -9,13 +9,15 @@ from ansible_collections.galaxyops.fleet.tests.unit.plugins.plugin_utils.test_re
 PLAN = make_plan()  # web1: 2 gunicorns, web2: 3, handlers1: handler_0, handler_1 (job-handlers), scheduler_0
 
 
-def active(plan=PLAN, down=()):
+def active(plan=None, down=()):
     """Every planned unit runs except ``down`` (HOST/UNIT)."""
+    plan = PLAN if plan is None else plan
     return {e["host"]: ["inactive" if f"{e['host']}/{u}" in down else "active" for u in e["units"]]
             for e in ctl.probe(plan)}
 
 
-def decide(action, down=(), allow=False, plan=PLAN, **limits):
+def decide(action, down=(), allow=False, plan=None, **limits):
+    plan = PLAN if plan is None else plan
     lim = ro.Limits(**{k: tuple(v) for k, v in limits.items()})
     return ctl.control(plan, action, lim, allow, active(plan, down))
 
@@ -96,7 +98,11 @@ def test_start_of_running_things_changes_nothing():
 
 
 def test_unknown_limits_and_actions_are_problems():
-    assert "unknown hosts ['web9']" in decide("stop", hosts=["web9"]).problems["limits"]
+    problem = decide("stop", hosts=["web9", "proxy1"], services=["handlers", "celery"]).problems["limits"]
+    assert problem == ("Limits must name what the plan runs: control_hosts: web9, proxy1 (the plan has: web1, web2, "
+                       "handlers1).")
+    assert "control_units: nope.service (the plan has: galaxy-gunicorn@0.service, web1/galaxy-gunicorn@0.service" \
+        in decide("stop", units=["nope.service"]).problems["limits"]
     c = ctl.control(PLAN, "graceful", ro.Limits(), False, active())
     assert "start, stop, restart" in c.problems["action"] and c.stop == ()
 

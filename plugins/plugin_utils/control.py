@@ -86,10 +86,10 @@ def selection(plan: Mapping[str, Any], limits: ro.Limits) -> tuple[list[ro.Membe
 
 def limits_problem(plan: Mapping[str, Any], everything: Sequence[ro.Member | ro.Process], limits: ro.Limits) -> str | None:
     """Limits that name nothing of the plan, each with what it may name."""
+    handler_keys = [p.service_name for p in everything if isinstance(p, ro.Process)]
     known = {
         "hosts": [h for h in plan.get("hosts", {}) if any(p.host == h for p in everything)],
-        "services": list(dict.fromkeys(list(ro.SERVICE_TYPES) + [p.service_name for p in everything
-                                                                  if isinstance(p, ro.Process)])),
+        "services": list(dict.fromkeys(list(ro.SERVICE_TYPES) + handler_keys)),
         "units": list(dict.fromkeys(name for p in everything for name in ro.unit_names(p))),
     }
     wrong = []
@@ -180,6 +180,16 @@ def held_lines(entries: Sequence[HandlerJobs], held: Sequence[Sequence[Mapping[s
     return out
 
 
+def _stop_does(p: ro.Member | ro.Process, runs: bool) -> str:
+    if isinstance(p, ro.Member):
+        return "drain from nginx, then stop" if runs else "already stopped (kept out of nginx)"
+    return "stop" if runs else "already stopped"
+
+
+def _item(p: ro.Member | ro.Process, state: Mapping[str, str], does: str) -> Item:
+    return Item(id=p.id, host=p.host, unit=p.unit, service_type=p.service_type, state=state.get(p.id), does=does)
+
+
 def _ref(p: ro.Member | ro.Process) -> dict[str, str]:
     return {"id": p.id, "host": p.host, "unit": p.unit}
 
@@ -208,18 +218,13 @@ def control(plan: Mapping[str, Any], action: str | None, limits: ro.Limits, allo
         stopping = [p for p in everything if _runs(state, p.id)]
         if not allow_downtime:
             problems["downtime"] = downtime_problem(all_members, handlers, {p.id for p in stopping}, state)
-        items = tuple(Item(id=p.id, host=p.host, unit=p.unit, service_type=p.service_type, state=state.get(p.id),
-                           does=("drain from nginx, then stop" if isinstance(p, ro.Member) else "stop")
-                           if _runs(state, p.id) else "already stopped" + (" (kept out of nginx)"
-                                                                           if isinstance(p, ro.Member) else ""))
-                      for p in everything)
+        items = tuple(_item(p, state, _stop_does(p, _runs(state, p.id))) for p in everything)
         return Control(problems=problems, items=items, drain=tuple(m.id for m in selected),
                        stop=tuple(_ref(p) for p in stopping), **base)
     # start: what does not run starts; every selected gunicorn must answer, then is (back) in nginx
     starting = [p for p in everything if not _runs(state, p.id)]
-    items = tuple(Item(id=p.id, host=p.host, unit=p.unit, service_type=p.service_type, state=state.get(p.id),
-                       does=("start" if p in starting else "already running")
-                       + (", answer, back into nginx" if isinstance(p, ro.Member) else ""))
+    items = tuple(_item(p, state, ("start" if p in starting else "already running")
+                        + ("; must answer, then (back) in nginx" if isinstance(p, ro.Member) else ""))
                   for p in everything)
     started_handlers = [p for p in starting if isinstance(p, ro.Process) and p.service_type == "standalone"]
     return Control(problems=problems, items=items, start=tuple(_ref(p) for p in starting),

@@ -88,7 +88,7 @@ def test_start_starts_what_does_not_run_and_puts_every_gunicorn_back():
     assert [s["id"] for s in c.start] == down
     assert c.undrain == tuple(f"web2/{G.format(i)}" for i in range(3))
     assert [t["id"] for t in c.health["targets"]] == list(c.undrain)
-    assert c.items[1].does == "start, answer, back into nginx"
+    assert c.items[1].does == "start; must answer, then (back) in nginx"
 
 
 def test_start_of_running_things_changes_nothing():

@@ -6,7 +6,9 @@
       handlers: handler_0@handlers1 special_0@handlers1
       celery-beat: -
 
-Plain text from the plan dict (the output of ``build_plan``); the plan playbook prints it.
+Plain text from the plan dict (the output of ``build_plan``); the plan playbook prints it. With
+``-e plan_show=true`` it also prints :func:`show_lines`, ``galaxyctl list`` / ``show`` for the fleet: each
+Galaxy instance, its configuration files and settings, then its processes host by host.
 """
 
 from __future__ import annotations
@@ -40,4 +42,35 @@ def summary_lines(plan: Mapping[str, Any]) -> list[str]:
         lines += _host_lines(name, host)
     for name, inst in plan.get("instances", {}).items():
         lines += _instance_lines(name, inst)
+    return lines
+
+
+def _instance_processes(name: str, plan: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for host, hplan in plan.get("hosts", {}).items():
+        procs = [(unit, proc) for unit in (hplan.get("units") or {}).values() if unit.get("instance_name") == name
+                 for proc in unit["instances"]]
+        if not procs:
+            continue
+        lines.append(f"  {host} ({hplan.get('address')}):")
+        for unit, proc in procs:
+            bind = f" bind {proc['bind']}" if proc.get("bind") else ""
+            lines.append(f"    {proc['unit']}: {unit['service_type']} {unit['service_name']} "
+                         f"{proc.get('server_name') or '-'}{bind}")
+    return lines or ["  no process"]
+
+
+def show_lines(plan: Mapping[str, Any]) -> list[str]:
+    """Per Galaxy instance: its configuration files and settings, then its processes per host."""
+    lines: list[str] = []
+    for name, inst in plan.get("instances", {}).items():
+        upstream = inst.get("upstream") or {}
+        lines += [f"instance {name}",
+                  f"  galaxy.yml on the hosts: {inst.get('galaxy_config_file')}",
+                  f"  job configuration: {inst.get('job_config') or '-'}",
+                  f"  galaxy_root: {inst.get('galaxy_root')}, virtualenv: {inst.get('virtualenv')}, "
+                  f"user: {inst.get('user')}, target: {inst.get('target')}",
+                  f"  upstream {upstream.get('name') or '-'}: {len(upstream.get('members') or [])} gunicorn(s), "
+                  f"{len(inst.get('handlers') or {})} handler(s)"]
+        lines += _instance_processes(name, plan)
     return lines

@@ -166,7 +166,7 @@ class Order:
         return out or ["nothing to restart"]
 
     def to_dict(self) -> dict[str, Any]:
-        out = _lists(asdict(self))
+        out = as_lists(asdict(self))
         out["lines"] = self.lines()
         out["start_check"] = health_request(self.to_start)
         for step, raw in zip(self.steps, out["steps"]):
@@ -174,12 +174,12 @@ class Order:
         return out
 
 
-def _lists(value: Any) -> Any:
+def as_lists(value: Any) -> Any:
     """Tuples as lists, for a task result."""
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: as_lists(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_lists(v) for v in value]
+        return [as_lists(v) for v in value]
     return value
 
 
@@ -354,13 +354,18 @@ def health_request(group: Sequence[Member]) -> dict[str, Any]:
     return {"targets": [m.target() for m in group], "deadline": max((m.restart_timeout for m in group), default=0)}
 
 
-def _wave(processes_: Sequence[Process], settings: Settings) -> Wave:
+def journal_checks(processes_: Sequence[Process], settings: Settings) -> list[dict[str, Any]]:
+    """Per host, the galaxy_health journal checks that tell these handlers run (also the control playbook's)."""
     checks = []
     for host in dict.fromkeys(p.host for p in processes_):
         checks.append({"host": host, "units": [
             {"id": p.id, "unit": p.unit, "text": settings.handler_ready_message.replace("{name}", str(p.server_name))}
             for p in processes_ if p.host == host]})
-    return Wave(processes=tuple(processes_), checks=tuple(checks))
+    return checks
+
+
+def _wave(processes_: Sequence[Process], settings: Settings) -> Wave:
+    return Wave(processes=tuple(processes_), checks=tuple(journal_checks(processes_, settings)))
 
 
 def port_check(bind: str | None) -> dict[str, Any] | None:

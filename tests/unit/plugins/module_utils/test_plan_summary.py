@@ -26,3 +26,16 @@ def test_summary_names_every_host_process_and_instance():
 
 def test_summary_of_an_empty_plan():
     assert summary_lines({"hosts": {}, "instances": {}}) == []
+
+
+def test_show_lists_each_instance_its_files_and_processes_per_host():
+    from ansible_collections.galaxyops.fleet.plugins.filter.plan_show import FilterModule
+    from ansible_collections.galaxyops.fleet.tests.unit.plugins.plugin_utils.test_restart_order import make_plan
+
+    lines = FilterModule().filters()["plan_show"](make_plan())
+    assert lines[:2] == ["instance _default_", "  galaxy.yml on the hosts: /srv/galaxy/config/galaxy.yml"]
+    assert "  upstream galaxy: 5 gunicorn(s), 3 handler(s)" in lines
+    assert lines.index("  web1 (web1):") < lines.index("    galaxy-gunicorn@1.service: gunicorn gunicorn gunicorn1 bind 0.0.0.0:8081") \
+        < lines.index("  web2 (web2):")
+    assert "    galaxy-scheduler.service: standalone scheduler scheduler_0" in lines
+    assert not any(line.startswith("  proxy1") for line in lines)

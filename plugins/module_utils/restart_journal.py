@@ -22,12 +22,12 @@ from typing import Any, Iterable, Mapping
 KINDS = ("drain", "stop", "start", "ready", "undrain")
 IDENTIFIER = "galaxyops-fleet"
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
-# systemd's catalog: unit starting / stopping
+# systemd's catalog (when a job's JOB_TYPE/JOB_RESULT fields are missing): unit starting, stopping, started,
+# and failed to start / failed with result
 STARTING_ID = "7d4958e842da4a758f6c1cdc7b36dcc5"
-STOPPING_ID = "de5b426a63be47a7b6ac3a89d2e8ab0e"
+STOPPING_ID = "de5b426a63be47a7b6ac3eaac82e2f6f"
 STARTED_ID = "39f53479d3a045ac8e11786248231fbf"
-# failed to start / failed with result / main process exited
-FAILED_IDS = ("be02cf6855d2428ba40df7e9d022f03d", "d9b373ed55a64feb8242e02dbe79a49c", "98e322203f7a4ed290d09fe03c09fe15")
+FAILED_IDS = ("be02cf6855d2428ba40df7e9d022f03d", "d9b373ed55a64feb8242e02dbe79a49c")
 READY_MESSAGES = ("ready, listening", "Application startup complete", "' is running", " ready.")
 
 
@@ -62,19 +62,26 @@ def when(entry: Mapping[str, Any]) -> float:
 
 
 def systemd_kind(entry: Mapping[str, Any], unit: str) -> str | None:
-    """``stop`` or ``start`` when the entry is systemd saying it stops or starts UNIT."""
+    """What systemd says of UNIT in this entry: ``stop`` or ``start`` (a job begins), ``started`` (a start or
+    restart job is done: a restart job logs ``Stopping``, then ``Stopped`` as done, then ``Started``, never
+    ``Starting``), ``failed``; None for anything else."""
     if text(entry.get("UNIT")) != unit and text(entry.get("USER_UNIT")) != unit:
         return None
+    job, result = text(entry.get("JOB_TYPE")), text(entry.get("JOB_RESULT"))
     message_id = text(entry.get("MESSAGE_ID"))
     message = text(entry.get("MESSAGE"))
+    if "Failed with result" in message or message_id in FAILED_IDS or (job and result not in ("", "done")):
+        return "failed"
+    if job:
+        if not result:
+            return "stop" if job == "stop" else "start" if job in ("start", "restart") else None
+        return "started" if job in ("start", "restart") else None
     if message_id == STOPPING_ID or (not message_id and message.startswith("Stopping ")):
         return "stop"
     if message_id == STARTING_ID or (not message_id and message.startswith("Starting ")):
         return "start"
     if message_id == STARTED_ID or (not message_id and message.startswith("Started ")):
         return "started"
-    if message_id in FAILED_IDS or (not message_id and "Failed with result" in message):
-        return "failed"
     return None
 
 
@@ -96,6 +103,7 @@ def unit_events(entries: Iterable[Mapping[str, Any]], host: str, unit: str,
     events: list[Event] = []
     started: Event | None = None  # systemd's "Started" of the current start, until a ready message comes
     waiting_ready = False
+    pending_start = False  # stopped, no start seen yet
 
     def close_start() -> None:
         nonlocal started, waiting_ready
@@ -108,6 +116,12 @@ def unit_events(entries: Iterable[Mapping[str, Any]], host: str, unit: str,
         message = text(entry.get("MESSAGE"))
         event = Event(f"{host}/{unit}", host, unit, kind or "ready", when(entry), message[:200])
         if kind == "started":
+            if pending_start:
+                # a restart job logs no "Starting": it starts with its "Stopped" (JOB_TYPE=restart, done)
+                events.append(Event(event.id, host, unit, "start", event.time, event.message))
+                pending_start, waiting_ready = False, True
+                if text(entry.get("JOB_TYPE")) == "restart":
+                    continue
             if waiting_ready and started is None:
                 started = event
         elif kind == "failed":
@@ -116,6 +130,7 @@ def unit_events(entries: Iterable[Mapping[str, Any]], host: str, unit: str,
             close_start()
             events.append(event)
             waiting_ready = kind == "start"
+            pending_start = kind == "stop"
         elif waiting_ready and says_ready(entry, unit, ready_messages):
             events.append(event)
             started, waiting_ready = None, False

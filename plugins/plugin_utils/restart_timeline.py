@@ -322,7 +322,7 @@ def _load_panel(parts: list[str], loads: Sequence[LoadSeries], timeline: Timelin
                              f'height="{h:.1f}" fill="#d62728"><title>{bad} failed at +{_num(t - timeline.start)} s'
                              f'</title></rect>')
     summary = f"{total_failed} failed" + (f" (at most {worst} in one second)" if worst else "")
-    parts.append(f'<text x="{LEFT + 6}" y="{strip + fail_h / 2 + 4}" class="small" fill="{colour}">'
+    parts.append(f'<text x="{LEFT + 6}" y="{strip + fail_h / 2 + 4}" class="small" style="fill:{colour}">'
                  f'{escape(summary)}</text>')
     return strip + fail_h + 10
 
@@ -356,7 +356,12 @@ def journal_hosts(ids: Iterable[str], proxies: Iterable[str]) -> list[dict[str, 
 
 
 def summary_lines(timeline: Timeline) -> list[str]:
-    """One line a process: its phases and their seconds."""
-    return [f"{p.id}: " + (", ".join(f"{ph.phase} {_num(ph.end - ph.start)} s" for ph in p.phases[:-1])
-                           + ("" if ordered(p) else " (out of order)") if len(p.phases) > 1 else "no restart seen")
-            for p in timeline.processes]
+    """One line a process: its phases with their seconds, the last one (lasting to the end) as ``then PHASE``."""
+    out = []
+    for p in timeline.processes:
+        if not p.phases:
+            out.append(f"{p.id}: no step seen")
+            continue
+        steps = [f"{ph.phase} {_num(ph.end - ph.start)} s" for ph in p.phases[:-1]] + [f"then {p.phases[-1].phase}"]
+        out.append(f"{p.id}: " + ", ".join(steps) + ("" if ordered(p) else " (out of order)"))
+    return out

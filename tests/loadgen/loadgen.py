@@ -335,7 +335,7 @@ class LoadGenerator:
         for r in results:
             by_method[r.method] = by_method.get(r.method, 0) + 1
         first = sorted(failed, key=lambda r: r.started)[:FIRST_FAILURES]
-        per_second = [[0, 0] for _ in range(int(elapsed) + 1)] if results else []
+        per_second = [[0, 0] for _second in range(int(elapsed) + 1)] if results else []
         for r in results:
             second = min(max(int(r.started - self.t0), 0), len(per_second) - 1)
             per_second[second][0 if r.ok else 1] += 1

@@ -42,6 +42,37 @@ def test_stop_start_ready_of_a_restart_in_order_whatever_the_entry_order():
     assert events[2].message.startswith("stand-in gunicorn ready")
 
 
+def job(t, job_type, result, message):
+    entry = {"__REALTIME_TIMESTAMP": str(int(t * 1e6)), "JOB_TYPE": job_type, "MESSAGE": message, "UNIT": UNIT,
+             "_SYSTEMD_UNIT": "init.scope", "MESSAGE_ID": "some-id"}
+    if result:
+        entry["JOB_RESULT"] = result
+    return entry
+
+
+def systemctl_restart(t0, ready=True):
+    """What systemd 252 logs for `systemctl restart` (as seen on the test bed): no "Starting" line."""
+    return [job(t0, "stop", None, f"Stopping {UNIT} - Galaxy gunicorn0..."),
+            job(t0 + 0.6, "restart", "done", f"Stopped {UNIT} - Galaxy gunicorn0."),
+            job(t0 + 0.62, "start", "done", f"Started {UNIT} - Galaxy gunicorn0.")] + \
+        ([own(t0 + 4.9, "stand-in gunicorn ready, listening on http://0.0.0.0:8080")] if ready else [])
+
+
+def test_systemctl_restart_starts_at_its_stopped_line():
+    assert kinds(rj.unit_events(systemctl_restart(100.0), "web1", UNIT)) == [
+        ("stop", 100.0), ("start", 100.6), ("ready", 104.9)]
+
+
+def test_systemctl_restart_of_a_unit_without_ready_line_is_ready_when_started():
+    assert kinds(rj.unit_events(systemctl_restart(100.0, ready=False), "web1", UNIT)) == [
+        ("stop", 100.0), ("start", 100.6), ("ready", 100.62)]
+
+
+def test_a_job_that_failed_is_not_a_step():
+    entries = systemctl_restart(100.0, ready=False)[:2] + [job(101.0, "start", "failed", f"Failed to start {UNIT}.")]
+    assert kinds(rj.unit_events(entries, "web1", UNIT)) == [("stop", 100.0), ("start", 100.6)]
+
+
 def test_ready_only_after_a_start_and_once_per_start():
     entries = [own(90.0, "stand-in gunicorn ready, listening (before the restart)")] + restart(100.0) + \
         [own(104.0, "stand-in gunicorn ready, listening again")]

@@ -52,14 +52,15 @@ def test_out_of_order_steps_are_said():
     bad = [{"id": WEB[0], "kind": "start", "time": T0}, {"id": WEB[0], "kind": "stop", "time": T0 + 1}]
     timeline = rt.build(bad)
     assert not rt.ordered(timeline.processes[0])
-    assert rt.summary_lines(timeline) == [f"{WEB[0]}: booting 1 s (out of order)"]
+    assert rt.summary_lines(timeline) == [f"{WEB[0]}: booting 1 s, then stopping (out of order)"]
 
 
 def test_listed_processes_keep_their_order_and_show_without_events():
     timeline = rt.build(events(), [HANDLER, "web3/galaxy-gunicorn@0.service"])
     assert [p.id for p in timeline.processes] == [HANDLER, "web3/galaxy-gunicorn@0.service"] + WEB
     assert timeline.processes[1].phases == []
-    assert rt.summary_lines(timeline)[1].endswith("no restart seen")
+    assert rt.summary_lines(timeline)[1].endswith("no step seen")
+    assert rt.summary_lines(timeline)[0] == f"{HANDLER}: stopping 0.4 s, booting 2.6 s, then back"
 
 
 def test_json_round_trip_gives_the_same_timeline():
@@ -83,7 +84,7 @@ def test_bad_events_are_named(bad, message):
 
 
 def load_report(failed_at=None):
-    per_second = [[150, 0] for _ in range(30)]
+    per_second = [[150, 0] for _second in range(30)]
     if failed_at is not None:
         per_second[failed_at] = [140, 10]
     return {"connections": "fresh", "started_epoch": T0 - 5, "per_second": per_second}

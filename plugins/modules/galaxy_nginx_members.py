@@ -19,6 +19,9 @@ description:
     candidate with O(check_command) (C(nginx -t) in a full copy of the configuration) before it replaces the live
     file, reloads nginx, waits until nginx runs workers with the new configuration and, with O(drain_wait), until the
     newly drained members have no request in flight from this host.
+  - Once nginx runs the new configuration, it writes one journal entry per member taken out or put back
+    (C(SYSLOG_IDENTIFIER=galaxyops-fleet), C(GALAXYOPS_EVENT=drain) or C(undrain), C(GALAXYOPS_MEMBER)), which
+    M(galaxyops.fleet.galaxy_restart_journal) reads for the restart timeline.
   - With O(update_conf=false) it only updates the record and returns RV(down) and RV(instances), from which the
     role's main entry point renders the whole configuration.
   - Also refuses a plan whose members are not unique, whose upstream names are not plain, or (with O(proxy_host)) that
@@ -167,6 +170,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import nginx_members as nm
+from ansible_collections.galaxyops.fleet.plugins.module_utils import restart_journal as rj
 
 # Kept equal to DOCUMENTATION by tests/unit/plugins/modules/test_galaxy_nginx_members.py (no PyYAML on the hosts).
 ARGUMENT_SPEC = {
@@ -313,6 +317,9 @@ def run(module: AnsibleModule) -> dict:
         result["old_workers"] = reload_nginx(module)
         result["reloaded"] = True
         result["reload_s"] = round(time.monotonic() - started, 3)
+        # the restart timeline's drain and undrain events (galaxy_restart_journal reads them)
+        rj.member_note("drain", change.newly_drained)
+        rj.member_note("undrain", sorted(set(change.down_before) - set(change.down)))
     if result["reloaded"] and change.newly_drained and p["drain_wait"] > 0:
         address = {m.id: m.address for m in members}
         result["drain"] = wait_drained(result["old_workers"], [address[i] for i in change.newly_drained],

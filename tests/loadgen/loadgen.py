@@ -17,7 +17,8 @@ are counted in ``stale_retries`` and never hidden.
 
 The report (stdout, and ``--report FILE``) gives total, ok, failed with a breakdown by status or
 error and the first failures' times, latency percentiles (milliseconds, every completed request),
-requests per second, and counts per ``X-Galaxy-Server`` header (which process answered).
+requests per second, counts per ``X-Galaxy-Server`` header (which process answered) and ``per_second``:
+``[ok, failed]`` requests sent in each second since ``started_epoch`` (drawn by the restart timeline).
 """
 from __future__ import annotations
 
@@ -334,12 +335,17 @@ class LoadGenerator:
         for r in results:
             by_method[r.method] = by_method.get(r.method, 0) + 1
         first = sorted(failed, key=lambda r: r.started)[:FIRST_FAILURES]
+        per_second = [[0, 0] for _second in range(int(elapsed) + 1)] if results else []
+        for r in results:
+            second = min(max(int(r.started - self.t0), 0), len(per_second) - 1)
+            per_second[second][0 if r.ok else 1] += 1
         return {
             "target": self.args.url,
             "concurrency": self.args.concurrency,
             "rate": self.args.rate,
             "connections": "fresh" if self.args.fresh_connections else "keep-alive",
             "started_at": _iso(self.wall0),
+            "started_epoch": round(self.wall0, 3),
             "elapsed_s": round(elapsed, 3),
             "stopped_by": self.stopped_by,
             "total": len(results),
@@ -359,6 +365,8 @@ class LoadGenerator:
             "servers": dict(sorted(servers.items())),
             "stale_retries": self.stats.stale_retries,
             "connections_opened": self.stats.connections,
+            # [ok, failed] requests sent in each second since started_epoch (the restart timeline's load)
+            "per_second": per_second,
         }
 
 

@@ -136,6 +136,10 @@ def test_non_2xx_are_failures(serve, tmp_path):
     assert len(report["first_failures"]) == min(posts, loadgen.FIRST_FAILURES)
     assert all(f["method"] == "POST" and f["status"] == 502 for f in report["first_failures"])
     assert report["failure_window_s"][0] <= report["failure_window_s"][1]
+    # the per-second counts (the restart timeline's load) add up to the totals
+    assert sum(ok for ok, _bad in report["per_second"]) == report["ok"]
+    assert sum(bad for _ok, bad in report["per_second"]) == report["failed"] == posts
+    assert report["started_epoch"] > 0
 
 
 def test_connection_errors_are_failures(tmp_path):

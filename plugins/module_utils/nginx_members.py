@@ -8,7 +8,12 @@ and applies the answer.
 
 - A member is one gunicorn of the plan (``instances.NAME.upstream.members[]``), named
   ``HOST/UNIT`` (``web1/galaxy-gunicorn@0.service``).
-- The record (``galaxy_nginx_state_file``) lists the drained members; only the module writes it.
+- The record (``galaxy_nginx_state_file``) lists the drained members and the joining ones; only the
+  module writes it.
+- A joining member is new to its upstream (in the plan, not in the deployed configuration): it is
+  written ``down`` until it answers from every proxy and the site playbook's last play admits it.
+  When none of its upstream's other members is up (a first deploy, a new instance), it is in at
+  once: nothing else could serve.
 - The role's template writes each member's ``server`` line ending in ``# HOST/UNIT``; a drained
   member has `` down`` before the ``;``. Toggling that flag gives exactly what the template renders
   for the same set of drained members.
@@ -30,6 +35,10 @@ RECORD_HEAD = (
     "# marked down in nginx on this host. They stay out of their upstream on every run until the\n"
     "# galaxy_nginx `members` entry point puts them back (galaxy_nginx_undrain).\n"
 )
+JOINING_HEAD = (
+    "# New members, down until they answer from every proxy (the site playbook's last play admits them).\n"
+)
+RECORD_KEY = re.compile(r"^(?P<key>[a-z_]+):")
 TCP_ESTABLISHED = "01"
 
 
@@ -48,9 +57,12 @@ class Member:
     instance: str
     upstream: str
 
-    def as_dict(self, down: Iterable[str] = ()) -> dict[str, Any]:
+    def as_dict(self, down: Iterable[str] = (), joining: Iterable[str] = ()) -> dict[str, Any]:
+        """The member as the template renders it: ``down`` when drained or joining."""
+        join = self.id in set(joining)
         return {"id": self.id, "host": self.host, "unit": self.unit, "address": self.address,
-                "instance": self.instance, "upstream": self.upstream, "down": self.id in set(down)}
+                "instance": self.instance, "upstream": self.upstream, "down": self.id in set(down) or join,
+                "joining": join}
 
 
 def plan_members(plan: Any, proxy_host: str | None = None) -> list[Member]:
@@ -83,10 +95,16 @@ def plan_members(plan: Any, proxy_host: str | None = None) -> list[Member]:
     return members
 
 
-def parse_record(text: str | None) -> list[str]:
-    """Members of a record: ``down: []``, or ``down:`` and one ``- ID`` per line (plain, "json" or 'single')."""
-    out = []
+def parse_sections(text: str | None) -> dict[str, list[str]]:
+    """Lists of a record per key: ``KEY: []``, or ``KEY:`` and one ``- ID`` per line (plain, "json" or 'single')."""
+    out: dict[str, list[str]] = {}
+    key = "down"
     for line in (text or "").splitlines():
+        head = RECORD_KEY.match(line)
+        if head:
+            key = head["key"]
+            out.setdefault(key, [])
+            continue
         item = line.strip()
         if not item.startswith("- "):
             continue
@@ -95,16 +113,36 @@ def parse_record(text: str | None) -> list[str]:
             value = json.loads(value)
         elif value.startswith("'") and value.endswith("'"):
             value = value[1:-1].replace("''", "'")
-        out.append(value)
+        out.setdefault(key, []).append(value)
     return out
 
 
-def render_record(down: Iterable[str]) -> str:
-    """The record's text (YAML) for a set of drained members."""
-    down = list(down)
-    if not down:
-        return RECORD_HEAD + "down: []\n"
-    return RECORD_HEAD + "down:\n" + "".join(f"  - {json.dumps(m)}\n" for m in down)
+def parse_record(text: str | None) -> list[str]:
+    """Drained members of a record."""
+    return parse_sections(text).get("down", [])
+
+
+def parse_joining(text: str | None) -> list[str]:
+    """Joining members of a record (none in a record written before joining existed)."""
+    return parse_sections(text).get("joining", [])
+
+
+def _yaml_list(key: str, items: list[str]) -> str:
+    if not items:
+        return f"{key}: []\n"
+    return f"{key}:\n" + "".join(f"  - {json.dumps(m)}\n" for m in items)
+
+
+def render_record(down: Iterable[str], joining: Iterable[str] = ()) -> str:
+    """The record's text (YAML) for a set of drained and joining members (no ``joining`` key when none)."""
+    text = RECORD_HEAD + _yaml_list("down", list(down))
+    joining = list(joining)
+    return text + (JOINING_HEAD + _yaml_list("joining", joining) if joining else "")
+
+
+def listed(conf: str | None) -> set[str]:
+    """Ids of the members that have a server line in ``conf``, up or down."""
+    return {m["id"] for m in map(SERVER_LINE.match, (conf or "").splitlines()) if m}
 
 
 def toggle(conf: str, down: Iterable[str], known: Iterable[str]) -> tuple[str, set[str]]:
@@ -123,6 +161,43 @@ def toggle(conf: str, down: Iterable[str], known: Iterable[str]) -> tuple[str, s
     return "".join(lines), seen
 
 
+@dataclass(frozen=True)
+class Joining:
+    """Which members wait to join their upstream after a request, and why the others do not."""
+
+    before: list[str]
+    after: list[str]
+    new: list[str]
+    admitted: list[str]
+    at_once: list[str]
+
+
+def plan_joining(members: list[Member], before: Iterable[str], down: Iterable[str], listed_ids: Iterable[str] | None,
+                 admit: Iterable[str] = (), undrain: Iterable[str] = ()) -> Joining:
+    """Joining members after a request.
+
+    Recorded joining members stay joining until admitted (``admit``: they answer from every proxy) or
+    undrained. With ``listed_ids`` (the members the deployed configuration lists; empty when there is
+    none), every member of the plan it does not list is new and joins too. Then, per upstream, when
+    no member would be up (each is drained or joining), its joining members are in at once
+    (``at_once``): nothing else could serve, so waiting would only refuse requests.
+    """
+    known = [m.id for m in members]
+    before = [i for i in sorted(set(before)) if i in known]
+    let_in = set(admit) | set(undrain)
+    new = [] if listed_ids is None else [i for i in known if i not in set(listed_ids) and i not in before]
+    joining = (set(before) - let_in) | set(new)
+    admitted = sorted((set(before) & set(admit)) - set(undrain))
+    held = set(down) | joining
+    at_once: set[str] = set()
+    for upstream in dict.fromkeys(m.upstream for m in members):
+        ids = [m.id for m in members if m.upstream == upstream]
+        if all(i in held for i in ids):
+            at_once |= joining & set(ids)
+    return Joining(before=before, after=sorted(joining - at_once), new=sorted(new), admitted=admitted,
+                   at_once=sorted(at_once))
+
+
 @dataclass
 class Change:
     """What one request does to the record and (when it updates it) the configuration."""
@@ -130,6 +205,7 @@ class Change:
     down_before: list[str]
     down: list[str]
     newly_drained: list[str]
+    joining: Joining
     record_before: str | None
     record_after: str
     record_changed: bool
@@ -153,12 +229,17 @@ class Change:
 
 
 def plan_change(members: list[Member], record_text: str | None, drain: Iterable[str] = (), undrain: Iterable[str] = (),
-                conf_text: str | None = None, update_conf: bool = True, conf_file: str = "the configuration") -> Change:
-    """The drained set after the request (recorded - undrain + drain, members of the plan only) and its files.
+                conf_text: str | None = None, update_conf: bool = True, conf_file: str = "the configuration",
+                admit: Iterable[str] = (), hold_new: bool = False) -> Change:
+    """The drained and joining sets after the request and their files.
 
-    With ``update_conf`` the deployed configuration (``conf_text``) must list every member drained or
-    undrained; ``down`` is set on exactly the drained members' server lines. The record is written
-    when it lists someone or already exists, and differs.
+    Drained: recorded - undrain + drain, members of the plan only. Joining: see ``plan_joining``;
+    with ``hold_new`` and not ``update_conf`` (the role renders the whole configuration), members
+    that ``conf_text`` (the deployed configuration, None when there is none) does not list are new.
+    With ``update_conf`` the deployed configuration must list every member drained or undrained;
+    ``down`` is set on exactly the drained and joining members' server lines, and only joining
+    members it lists are admitted. The record is written when it lists someone or already exists,
+    and differs.
     """
     known = [m.id for m in members]
     drain, undrain = set(drain), set(undrain)
@@ -167,18 +248,22 @@ def plan_change(members: list[Member], record_text: str | None, drain: Iterable[
         raise MembersError(f"members must be HOST/UNIT of the plan; unknown: {', '.join(unknown)}")
     if drain & undrain:
         raise MembersError(f"a member cannot be both drained and undrained: {', '.join(sorted(drain & undrain))}")
+    if update_conf and conf_text is None:
+        raise MembersError(f"{conf_file} does not exist (run the galaxy_nginx role first)")
+    in_conf = listed(conf_text)
     before = [i for i in sorted(set(parse_record(record_text))) if i in known]
     down = sorted((set(before) - undrain) | drain)
-    record = render_record(down)
-    change = Change(down_before=before, down=down, newly_drained=sorted(drain - set(before)),
+    joining = plan_joining(members, parse_joining(record_text), down,
+                           in_conf if hold_new and not update_conf else None,
+                           admit=set(admit) & in_conf if update_conf else admit, undrain=undrain)
+    record = render_record(down, joining.after)
+    change = Change(down_before=before, down=down, newly_drained=sorted(drain - set(before)), joining=joining,
                     record_before=record_text, record_after=record,
-                    record_changed=(bool(down) or record_text is not None) and record != record_text,
-                    members=[m.as_dict(down) for m in members])
+                    record_changed=(bool(down) or bool(joining.after) or record_text is not None) and record != record_text,
+                    members=[m.as_dict(down, joining.after) for m in members])
     if update_conf:
-        if conf_text is None:
-            raise MembersError(f"{conf_file} does not exist (run the galaxy_nginx role first)")
-        candidate, listed = toggle(conf_text, down, known)
-        missing = sorted((drain | undrain) - listed)
+        candidate, seen = toggle(conf_text, set(down) | set(joining.after), known)
+        missing = sorted((drain | undrain) - seen)
         if missing:
             raise MembersError(f"{conf_file} has no upstream server for {', '.join(missing)}: "
                                "deploy this plan with the galaxy_nginx role first")
@@ -186,11 +271,11 @@ def plan_change(members: list[Member], record_text: str | None, drain: Iterable[
     return change
 
 
-def instances(members: list[Member], down: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Per instance name, its upstream name and members (each with ``down``), as the template renders them."""
+def instances(members: list[Member], down: Iterable[str], joining: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """Per instance name, its upstream name and members (each with ``down`` and ``joining``), as the template renders them."""
     out: dict[str, dict[str, Any]] = {}
     for m in members:
-        out.setdefault(m.instance, {"upstream": m.upstream, "members": []})["members"].append(m.as_dict(down))
+        out.setdefault(m.instance, {"upstream": m.upstream, "members": []})["members"].append(m.as_dict(down, joining))
     return out
 
 

@@ -24,6 +24,12 @@ description:
     M(galaxyops.fleet.galaxy_restart_journal) reads for the restart timeline.
   - With O(update_conf=false) it only updates the record and returns RV(down) and RV(instances), from which the
     role's main entry point renders the whole configuration.
+  - Joining members are new to their upstream. With O(update_conf=false) and O(hold_new=true) (the role's main entry
+    point), every member of the plan that the deployed configuration (O(conf_file)) does not list yet is recorded as
+    joining and returned C(down), so nginx sends it nothing while it boots; when no other member of its upstream would
+    be up (a first deploy, a new Galaxy instance), it is in at once instead (RV(joined_at_once)), as nothing else could
+    serve. A joining member stays C(down) on every run until O(admit) (or O(undrain)) names it; the site playbook's last
+    play admits the members that answer from every proxy.
   - Also refuses a plan whose members are not unique, whose upstream names are not plain, or (with O(proxy_host)) that
     puts a gunicorn on a unix socket on another host than this proxy.
 author:
@@ -46,6 +52,19 @@ options:
     type: list
     elements: str
     default: []
+  admit:
+    description:
+      - Members (C(HOST/UNIT)) that answer from every proxy. Those of them that are joining (and, with O(update_conf), are
+        listed in the deployed configuration) join their upstream; other names are ignored.
+    type: list
+    elements: str
+    default: []
+  hold_new:
+    description:
+      - With O(update_conf=false), members that O(conf_file) does not list yet are new and join (C(down)) until admitted.
+      - V(false) returns them up at once.
+    type: bool
+    default: false
   update_conf:
     description:
       - Set C(down) in the deployed configuration, test it, replace it and reload nginx.
@@ -68,7 +87,7 @@ options:
     type: path
     default: /var/lib/galaxyops-fleet/nginx-members-down.yml
   conf_file:
-    description: The configuration file that holds the members' C(server) lines.
+    description: The configuration file that holds the members' C(server) lines (read with O(update_conf) or O(hold_new)).
     type: path
     default: /etc/nginx/conf.d/galaxyops-fleet.conf
   main_conf:
@@ -109,12 +128,18 @@ EXAMPLES = r"""
     plan: "{{ fleet_plan }}"
     undrain: [web1/galaxy-gunicorn@0.service]
 
-- name: Read the drained members, prune the record, render the configuration from the result
+- name: Read the drained members, hold new members back, prune the record, render the configuration from the result
   galaxyops.fleet.galaxy_nginx_members:
     plan: "{{ fleet_plan }}"
     proxy_host: "{{ inventory_hostname }}"
     update_conf: false
+    hold_new: true
   register: front
+
+- name: Let the new members that answer from every proxy join their upstream
+  galaxyops.fleet.galaxy_nginx_members:
+    plan: "{{ fleet_plan }}"
+    admit: [web1/galaxy-gunicorn@2.service]
 """
 
 RETURN = r"""
@@ -129,12 +154,39 @@ down_before:
   returned: always
   type: list
   elements: str
+joining:
+  description: Joining members after the call (sorted); each is C(down) in RV(instances).
+  returned: always
+  type: list
+  elements: str
+  sample: [web1/galaxy-gunicorn@2.service]
+joining_before:
+  description: Joining members recorded before the call (members of the plan only).
+  returned: always
+  type: list
+  elements: str
+new:
+  description: With O(hold_new), the members of the plan that the deployed configuration did not list.
+  returned: always
+  type: list
+  elements: str
+admitted:
+  description: Joining members that joined their upstream through O(admit).
+  returned: always
+  type: list
+  elements: str
+joined_at_once:
+  description: Joining members that are up at once because no other member of their upstream is up.
+  returned: always
+  type: list
+  elements: str
 instances:
   description: Per Galaxy instance with gunicorns, C(upstream) (its name) and C(members) (C(id), C(host), C(unit),
-    C(address), C(down)), in the plan's order.
+    C(address), C(down), C(joining)), in the plan's order.
   returned: always
   type: dict
-  sample: {_default_: {upstream: galaxy, members: [{id: web1/galaxy-gunicorn@0.service, address: "10.0.0.1:8080", down: false}]}}
+  sample: {_default_: {upstream: galaxy, members: [{id: web1/galaxy-gunicorn@0.service, address: "10.0.0.1:8080", down: false,
+                                                     joining: false}]}}
 record_changed:
   description: Whether the record was (in check mode, would be) written.
   returned: always
@@ -178,6 +230,8 @@ ARGUMENT_SPEC = {
     "proxy_host": {"type": "str"},
     "drain": {"type": "list", "elements": "str", "default": []},
     "undrain": {"type": "list", "elements": "str", "default": []},
+    "admit": {"type": "list", "elements": "str", "default": []},
+    "hold_new": {"type": "bool", "default": False},
     "update_conf": {"type": "bool", "default": True},
     "drain_wait": {"type": "float", "default": 0},
     "poll_interval": {"type": "float", "default": 0.05},
@@ -298,11 +352,15 @@ def run(module: AnsibleModule) -> dict:
         raise nm.MembersError("drain_wait must not be negative")
     members = nm.plan_members(p["plan"], p["proxy_host"])
     change = nm.plan_change(members, read_text(p["state_file"]), p["drain"], p["undrain"],
-                            conf_text=read_text(p["conf_file"]) if p["update_conf"] else None,
-                            update_conf=p["update_conf"], conf_file=p["conf_file"])
+                            conf_text=read_text(p["conf_file"]) if p["update_conf"] or p["hold_new"] else None,
+                            update_conf=p["update_conf"], conf_file=p["conf_file"], admit=p["admit"],
+                            hold_new=p["hold_new"])
+    joining = change.joining
     result = {
         "changed": change.changed, "record_changed": change.record_changed, "conf_changed": change.conf_changed,
-        "down_before": change.down_before, "down": change.down, "instances": nm.instances(members, change.down),
+        "down_before": change.down_before, "down": change.down, "joining_before": joining.before,
+        "joining": joining.after, "new": joining.new, "admitted": joining.admitted, "joined_at_once": joining.at_once,
+        "instances": nm.instances(members, change.down, joining.after),
         "reloaded": False, "old_workers": [], "drain": None,
         "diff": change.diff(p["state_file"], p["conf_file"]),
     }

@@ -162,3 +162,97 @@ def test_tcp_peers_established_only():
 ])
 def test_tcp_target(address, target):
     assert nm.tcp_target(address) == target
+
+
+def conf_of(ids, down=()):
+    """A deployed configuration listing only ``ids`` (of W0, W1, V0)."""
+    address = {W0: "10.0.0.1:8080", W1: "10.0.0.1:8081", V0: "10.0.0.2:8080"}
+    lines = [f"    server {address[i]} max_fails=0 fail_timeout=10s{' down' if i in down else ''};  # {i}" for i in ids]
+    return "\n".join(["upstream galaxy {", *lines, "}", ""])
+
+
+def test_record_with_joining_members_round_trips():
+    text = nm.render_record([W0], [V0])
+    assert nm.parse_record(text) == [W0] and nm.parse_joining(text) == [V0]
+    assert nm.render_record([W0]) == nm.RECORD_HEAD + f'down:\n  - "{W0}"\n'  # as before joining existed
+    assert nm.parse_joining(nm.render_record([W0])) == []
+    assert nm.parse_sections("down: []\njoining:\n  - a/b\n") == {"down": [], "joining": ["a/b"]}
+
+
+def test_listed_reads_every_server_line_up_or_down():
+    assert nm.listed(conf_of([W0, V0], down=[V0])) == {W0, V0}
+    assert nm.listed(None) == set()
+
+
+def test_scale_up_new_member_is_down_and_joining():
+    members = nm.plan_members(plan())
+    change = nm.plan_change(members, None, conf_text=conf_of([W0, V0]), update_conf=False, hold_new=True)
+    assert (change.joining.new, change.joining.after, change.joining.at_once) == ([W1], [W1], [])
+    assert [(m["id"], m["down"], m["joining"]) for m in change.members] == [
+        (W0, False, False), (W1, True, True), (V0, False, False)]
+    assert change.down == [] and change.record_changed
+    assert nm.parse_joining(change.record_after) == [W1] and nm.parse_record(change.record_after) == []
+
+
+def test_joining_member_stays_down_on_every_run_until_admitted():
+    members = nm.plan_members(plan())
+    first = nm.plan_change(members, None, conf_text=conf_of([W0, V0]), update_conf=False, hold_new=True)
+    # the role rendered it down; a later run finds it listed and keeps it joining from the record
+    rendered = conf_of([W0, W1, V0], down=[W1])
+    again = nm.plan_change(members, first.record_after, conf_text=rendered, update_conf=False, hold_new=True)
+    assert again.joining.after == [W1] and again.joining.new == [] and not again.record_changed
+    admitted = nm.plan_change(members, first.record_after, conf_text=rendered, admit=[W0, W1, V0])
+    assert admitted.joining.admitted == [W1] and admitted.joining.after == []
+    assert admitted.conf_changed and admitted.conf_after == conf_of([W0, W1, V0])
+    assert admitted.record_changed and nm.parse_joining(admitted.record_after) == []
+    settled = nm.plan_change(members, admitted.record_after, conf_text=admitted.conf_after, update_conf=False, hold_new=True)
+    assert not settled.changed and not any(m["down"] for m in settled.members)
+    assert not nm.plan_change(members, admitted.record_after, conf_text=admitted.conf_after, admit=[W1]).changed
+
+
+def test_admit_ignores_members_that_are_not_joining_or_not_deployed():
+    members = nm.plan_members(plan())
+    record = nm.render_record([W0], [W1])
+    change = nm.plan_change(members, record, conf_text=conf_of([W0, V0], down=[W0]), admit=[W0, W1])
+    assert change.joining.admitted == [] and change.joining.after == [W1]  # W1 has no server line yet
+    assert change.down == [W0] and not change.conf_changed
+
+
+def test_first_deploy_members_are_in_at_once_since_nothing_else_could_serve():
+    members = nm.plan_members(plan())
+    change = nm.plan_change(members, None, conf_text=None, update_conf=False, hold_new=True)
+    assert change.joining.new == [W0, W1, V0] and change.joining.at_once == [W0, W1, V0]
+    assert change.joining.after == [] and not any(m["down"] for m in change.members)
+    assert not change.record_changed
+
+
+def test_new_upstream_is_in_at_once_while_the_others_hold_their_new_members():
+    other = {"upstream": {"name": "other", "members": [{"host": "web3", "unit": "g.service", "address": "10.0.0.3:80"}]}}
+    members = nm.plan_members(plan(zz=other))
+    change = nm.plan_change(members, None, conf_text=conf_of([W0, V0]), update_conf=False, hold_new=True)
+    assert change.joining.after == [W1] and change.joining.at_once == ["web3/g.service"]
+
+
+def test_new_member_of_an_upstream_whose_others_are_all_drained_is_in_at_once():
+    members = nm.plan_members(plan())
+    change = nm.plan_change(members, nm.render_record([W0, V0]), conf_text=conf_of([W0, V0], down=[W0, V0]),
+                            update_conf=False, hold_new=True)
+    assert change.joining.at_once == [W1] and change.joining.after == [] and change.down == [W0, V0]
+    # draining the last member up lets a joining one in at once too
+    record = nm.render_record([W0], [W1])
+    drained = nm.plan_change(members, record, drain=[V0], conf_text=conf_of([W0, W1, V0], down=[W0, W1]))
+    assert drained.joining.at_once == [W1] and drained.conf_after == conf_of([W0, W1, V0], down=[W0, V0])
+
+
+def test_without_hold_new_or_when_undrained_a_member_is_in():
+    members = nm.plan_members(plan())
+    assert nm.plan_change(members, None, conf_text=conf_of([W0, V0]), update_conf=False).joining.after == []
+    undrained = nm.plan_change(members, nm.render_record([], [W1]), undrain=[W1], conf_text=conf_of([W0, W1, V0], down=[W1]))
+    assert undrained.joining.after == [] and undrained.joining.admitted == [] and undrained.conf_after == conf_of([W0, W1, V0])
+
+
+def test_joining_members_gone_from_the_plan_are_dropped():
+    members = nm.plan_members(plan())
+    change = nm.plan_change(members, nm.render_record([], ["gone/x.service"]), conf_text=conf(), update_conf=False,
+                            hold_new=True)
+    assert change.joining.before == [] and change.joining.after == [] and change.record_changed

@@ -163,3 +163,28 @@ def test_write_atomic(tmp_path):
     mod.write_atomic(str(target), "two\n")
     assert target.read_text() == "two\n" and oct(target.stat().st_mode & 0o777) == "0o644"
     assert os.listdir(target.parent) == ["f"]
+
+
+def test_new_member_joins_down_then_is_admitted(monkeypatch, host):
+    paths, calls = host
+    with open(paths["conf_file"], "w", encoding="utf-8") as fh:
+        fh.write(CONF.replace(f"    server 127.0.0.1:8081 max_fails=1 fail_timeout=10s;  # {W1}\n", ""))
+    held = call(monkeypatch, {"plan": PLAN, "update_conf": False, "hold_new": True, "proxy_host": "proxy1", **paths})
+    assert held["new"] == [W1] and held["joining"] == [W1] and held["joined_at_once"] == [] and held["record_changed"]
+    assert [(m["down"], m["joining"]) for m in held["instances"]["_default_"]["members"]] == [(False, False), (True, True)]
+    assert calls == [] and nm.parse_joining(read(paths["state_file"])) == [W1]
+
+    with open(paths["conf_file"], "w", encoding="utf-8") as fh:  # what the role's template renders from that
+        fh.write(CONF.replace(f"10s;  # {W1}", f"10s down;  # {W1}"))
+    admitted = call(monkeypatch, {"plan": PLAN, "admit": [W0, W1], **paths})
+    assert admitted["admitted"] == [W1] and admitted["joining"] == [] and admitted["reloaded"]
+    assert [c[0] for c in calls] == ["test", "reload"] and read(paths["conf_file"]) == CONF
+    assert nm.parse_joining(read(paths["state_file"])) == []
+
+
+def test_check_mode_holds_new_members_and_writes_nothing(monkeypatch, host):
+    paths, calls = host
+    os.unlink(paths["conf_file"])
+    out = call(monkeypatch, {"plan": PLAN, "update_conf": False, "hold_new": True, **paths}, check_mode=True)
+    assert out["joined_at_once"] == [W0, W1] and out["joining"] == [] and not out["changed"]
+    assert calls == [] and not os.path.exists(paths["state_file"])

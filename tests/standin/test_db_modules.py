@@ -22,15 +22,28 @@ class FakeModule:
         self.check_mode = check_mode
 
 
+class Database:
+    """A database of its own on the session's PostgreSQL (the stand-in tests expect theirs empty)."""
+
+    def __init__(self, postgres, name):
+        self.postgres, self.name = postgres, name
+        self.url = postgres.url.rsplit("/", 1)[0] + "/" + name
+
+    def psql(self, sql):
+        return self.postgres.psql(sql, db=self.name)
+
+
 @pytest.fixture(scope="module")
 def db(standin_venv: Path, postgres):
-    subprocess.run([f"{standin_venv}/bin/standin-manage-db", "--database-connection", postgres.url],
+    postgres.psql("CREATE DATABASE galaxy_modules OWNER galaxy", db="postgres")
+    database = Database(postgres, "galaxy_modules")
+    subprocess.run([f"{standin_venv}/bin/standin-manage-db", "--database-connection", database.url],
                    check=True, capture_output=True, text=True)
-    return postgres
+    return database
 
 
-def rows(pg, sql):
-    return [line.split("|") for line in pg.psql(sql).splitlines() if line]
+def rows(database, sql):
+    return [line.split("|") for line in database.psql(sql).splitlines() if line]
 
 
 ROSTER = {"handler_0": {"pools": ["job-handlers", "workflow-schedulers"], "tags": [], "static": False}}

@@ -8,9 +8,10 @@ of them); ``DRIVER`` says which, None when neither imports (the module reports i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
+from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 
 try:
     import yaml
@@ -64,6 +65,25 @@ class Database:
 def is_driver_error(exc: BaseException) -> bool:
     """Whether an exception comes from the database driver (reported as a message, not a traceback)."""
     return type(exc).__module__.split(".", maxsplit=1)[0] in ("psycopg", "psycopg2")
+
+
+def argument_spec(documentation: str) -> dict[str, Any]:
+    """The argument spec of a database module from its DOCUMENTATION (the connection URL kept out of logs)."""
+    spec = spec_from_doc(yaml.safe_load(documentation)["options"])
+    spec["database_connection"]["no_log"] = True
+    return spec
+
+
+def call(run: Callable[[Any], dict], module: Any) -> tuple[dict | None, str | None]:
+    """``run(module)``, with the errors a user can act on (bad input, database errors) as a message."""
+    try:
+        return run(module), None
+    except hj.HandlerJobsError as exc:
+        return None, str(exc)
+    except Exception as exc:  # database errors: report them, not a traceback
+        if is_driver_error(exc):
+            return None, f"database error: {exc}"
+        raise
 
 
 def connection_url(galaxy_config_file: str | None, database_connection: str | None) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils.handler_jobs import (
-    DEFAULT_HANDLER_TAG, Handler, HandlerJobsError,
+    DEFAULT_HANDLER_TAG, Handler, HandlerJobsError, pool_tags,
 )
 
 SCHEDULERS_POOL = "workflow-schedulers"
@@ -72,17 +72,7 @@ def never_started(invocation: Invocation) -> bool:
 
 def scheduler_tags(pools: Iterable[str]) -> list[str]:
     """The invocation tags Galaxy derives from ``--attach-to-pool`` values (scheduler pools only)."""
-    tags: list[str] = []
-    for pool in pools:
-        if pool == SCHEDULERS_POOL:
-            tag = DEFAULT_HANDLER_TAG
-        elif pool.startswith(SCHEDULERS_POOL + "."):
-            tag = pool[len(SCHEDULERS_POOL) + 1:]
-        else:
-            continue
-        if tag not in tags:
-            tags.append(tag)
-    return tags
+    return pool_tags(pools, SCHEDULERS_POOL)
 
 
 def served_scheduler_tags(roster: Mapping[str, Mapping[str, Any]]) -> set[str]:

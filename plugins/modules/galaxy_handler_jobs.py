@@ -187,7 +187,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.galaxyops.fleet.plugins.module_utils import galaxy_db as gdb
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_invocations as hi
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
-from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
 
 
 class Tables:
@@ -309,20 +308,12 @@ def main() -> None:
     if gdb.yaml is None:
         # no argument spec without the documentation parser
         AnsibleModule(argument_spec={}, bypass_checks=True).fail_json(msg=missing_required_lib("PyYAML"))
-    options = gdb.yaml.safe_load(DOCUMENTATION)["options"]
-    spec = spec_from_doc(options)
-    spec["database_connection"]["no_log"] = True
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=gdb.argument_spec(DOCUMENTATION), supports_check_mode=True)
     if gdb.DRIVER is None:
         module.fail_json(msg=missing_required_lib("psycopg") + " (run this module with Galaxy's virtualenv Python)")
-    try:
-        result = run(module)
-    except hj.HandlerJobsError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # database errors: report them, not a traceback
-        if gdb.is_driver_error(exc):
-            module.fail_json(msg=f"database error: {exc}")
-        raise
+    result, error = gdb.call(run, module)
+    if error:
+        module.fail_json(msg=error)
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

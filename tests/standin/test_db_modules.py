@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+from standin_harness import Fleet, wait_for, write_galaxy_yml
 
 from ansible_collections.galaxyops.fleet.plugins.modules import galaxy_handler_jobs, galaxy_orphans
 
@@ -33,13 +37,17 @@ class Database:
         return self.postgres.psql(sql, db=self.name)
 
 
-@pytest.fixture(scope="module")
-def db(standin_venv: Path, postgres):
-    postgres.psql("CREATE DATABASE galaxy_modules OWNER galaxy", db="postgres")
-    database = Database(postgres, "galaxy_modules")
+def new_database(standin_venv: Path, postgres, name: str) -> Database:
+    postgres.psql(f"CREATE DATABASE {name} OWNER galaxy", db="postgres")
+    database = Database(postgres, name)
     subprocess.run([f"{standin_venv}/bin/standin-manage-db", "--database-connection", database.url],
                    check=True, capture_output=True, text=True)
     return database
+
+
+@pytest.fixture(scope="module")
+def db(standin_venv: Path, postgres):
+    return new_database(standin_venv, postgres, "galaxy_modules")
 
 
 def rows(database, sql):
@@ -101,3 +109,53 @@ def test_orphans_listed_then_handed_back_and_failed(db):
     assert rows(db, "SELECT state, handler FROM workflow_invocation ORDER BY id") == [["new", "_default_"], ["failed", "gone_0"]]
     again = galaxy_orphans.run(FakeModule(galaxy_orphans, state="released", roster=ROSTER, database_connection=db.url))
     assert not again["changed"] and again["orphans"] == []
+
+
+def test_a_killed_handler_strands_nothing_once_its_orphans_are_handed_back(standin_venv, postgres, tmp_path):
+    """Two stand-in handlers (jobs and schedulers); one is killed while it holds rows; the plan keeps the other."""
+    database = new_database(standin_venv, postgres, "galaxy_killed")
+    galaxy_yml = write_galaxy_yml(tmp_path / "galaxy.yml", {
+        "database_connection": database.url, "standin_handler_boot_delay": 0.2, "standin_job_runtime": 3,
+        "standin_handler_poll_interval": 0.2, "standin_invocation_step": 2,
+        "job_config": {"handling": {"assign": ["db-skip-locked"]}},
+    })
+    fleet = Fleet(standin_venv, tmp_path, galaxy_yml)
+    pools = ["job-handlers", "workflow-schedulers"]
+    try:
+        live = fleet.handler("live_0", pools)
+        doomed = fleet.handler("doomed_0", pools)
+        for proc in (live, doomed):
+            wait_for(lambda proc=proc: "is running" in proc.output(), 30, f"{proc.name} to run")
+        database.psql("INSERT INTO job (tool_id, state, handler) SELECT 'cat1', 'new', '_default_' FROM generate_series(1, 8)")
+        database.psql("INSERT INTO workflow_invocation (workflow_id, state, scheduler, handler) "
+                      "SELECT 1, 'new', 'core', '_default_' FROM generate_series(1, 8)")
+
+        def doomed_holds():
+            jobs = rows(database, "SELECT count(*) FROM job WHERE handler = 'doomed_0' AND state = 'running'")[0][0]
+            invs = rows(database, "SELECT count(*) FROM workflow_invocation WHERE handler = 'doomed_0' AND state = 'new'")[0][0]
+            return int(jobs) > 0 and int(invs) > 0
+
+        wait_for(doomed_holds, 20, "doomed_0 to run a job and hold a new invocation", interval=0.05)
+        doomed.signal(signal.SIGKILL)
+        doomed.wait(10)
+        time.sleep(2)  # its heartbeat goes stale (limit 1 s below)
+        roster = {"live_0": {"pools": pools, "tags": [], "static": False}}
+        params = {"state": "released", "roster": roster, "fail_started": True, "heartbeat_max_age": 1.0,
+                  "database_connection": database.url}
+        check = galaxy_orphans.run(FakeModule(galaxy_orphans, check_mode=True, **params))
+        assert check["changed"] and {o["action"] for o in check["orphans"]} >= {"hand back", "fail"}
+        done = galaxy_orphans.run(FakeModule(galaxy_orphans, **params))
+        assert sorted(o["id"] for o in done["changed_rows"]) == sorted(o["id"] for o in check["changed_rows"])
+
+        def nothing_left():
+            return rows(database, "SELECT count(*) FROM job WHERE state NOT IN ('ok', 'error')") == [["0"]] and rows(
+                database, "SELECT count(*) FROM workflow_invocation WHERE state NOT IN ('scheduled', 'failed')") == [["0"]]
+
+        wait_for(nothing_left, 60, "every job terminal and every invocation final", interval=0.3)
+        # only what doomed_0 had started ended in error / failed; what it never started was scheduled by live_0
+        assert {r[0] for r in rows(database, "SELECT DISTINCT handler FROM job WHERE state = 'error'")} == {"doomed_0"}
+        handed = [o["id"] for o in done["changed_rows"] if o["kind"] == "invocation" and o["action"] == "hand back"]
+        assert handed and rows(database, f"SELECT DISTINCT state, handler FROM workflow_invocation "
+                                         f"WHERE id IN ({', '.join(map(str, handed))})") == [["scheduled", "live_0"]]
+    finally:
+        fleet.stop_all()

@@ -96,14 +96,18 @@ class Handler:
         return tags
 
 
-def pool_tags(pools: Iterable[str]) -> list[str]:
-    """The handler tags Galaxy derives from ``--attach-to-pool`` values (job pools only)."""
+def pool_tags(pools: Iterable[str], family: str = JOB_HANDLERS_POOL) -> list[str]:
+    """The tags Galaxy derives from ``--attach-to-pool`` values of one pool family.
+
+    ``family`` is ``job-handlers`` (jobs) or ``workflow-schedulers`` (invocations): the pool itself
+    gives ``_default_``, ``FAMILY.X`` gives ``X``, other pools nothing.
+    """
     tags: list[str] = []
     for pool in pools:
-        if pool == JOB_HANDLERS_POOL:
+        if pool == family:
             tag = DEFAULT_HANDLER_TAG
-        elif pool.startswith(JOB_HANDLERS_POOL + "."):
-            tag = pool[len(JOB_HANDLERS_POOL) + 1:]
+        elif pool.startswith(family + "."):
+            tag = pool[len(family) + 1:]
         else:
             continue
         if tag not in tags:

@@ -60,18 +60,35 @@ class Paths:
         return files
 
 
+SCHEDULERS_POOL = "workflow-schedulers"
+
+
 def drain_argv(argv: Iterable[str], pool: str) -> list[str]:
-    """The command of a draining handler: without its pools, in ``pool`` (a job pool no job is addressed to)."""
+    """The command of a draining handler: without its pools, in ``pool`` (a job pool no job is addressed to).
+
+    A workflow scheduler (a member of ``workflow-schedulers`` or ``workflow-schedulers.X``) also goes
+    into the scheduler pool of the same tag (``workflow-schedulers.galaxyops-draining``): Galaxy only
+    runs the request monitor of a process in a scheduler pool, and that monitor schedules the
+    invocations whose ``handler`` is the process's own name; no invocation is addressed to the tag.
+    """
     out: list[str] = []
+    pools: list[str] = []
     skip = False
     for arg in argv:
         if skip:
             skip = False
+            pools.append(arg)
         elif arg == "--attach-to-pool":
             skip = True
-        elif not arg.startswith("--attach-to-pool="):
+        elif arg.startswith("--attach-to-pool="):
+            pools.append(arg.split("=", 1)[1])
+        else:
             out.append(arg)
-    return out + [f"--attach-to-pool={pool}"]
+    out.append(f"--attach-to-pool={pool}")
+    if any(p == SCHEDULERS_POOL or p.startswith(SCHEDULERS_POOL + ".") for p in pools):
+        tag = pool.split(".", 1)[1] if "." in pool else pool
+        out.append(f"--attach-to-pool={SCHEDULERS_POOL}.{tag}")
+    return out
 
 
 @dataclass(frozen=True)

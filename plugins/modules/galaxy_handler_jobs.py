@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: galaxy_handler_jobs
-short_description: Drain Galaxy job handlers that are being removed, reading Galaxy's job table
+short_description: Drain Galaxy job handlers and workflow schedulers that are being removed
 version_added: 0.1.0
 description:
   - Reads Galaxy's C(job) table (columns C(id), C(tool_id), C(state), C(handler), and C(job_runner_name) when
@@ -18,6 +18,10 @@ description:
     remaining handler serves (C(_default_) for the C(job-handlers) pool), so that a live handler grabs them
     as Galaxy's C(db-skip-locked) / C(db-transaction-isolation) assignment does. Only hand back once the
     handler process is stopped; a running Galaxy handler keeps its own new jobs in memory.
+  - When the database has Galaxy's C(workflow_invocation) table, the same for the workflow invocations assigned
+    to the handlers (column C(handler)). Final states are C(scheduled), C(cancelled), C(failed); O(state=idle)
+    waits until none is in another state (a draining scheduler still schedules its own, C(new) ones included);
+    O(state=released) hands back the C(new) ones (never started) to a scheduler tag a remaining handler serves.
   - Runs on a Galaxy host with the Python of Galaxy's virtualenv as interpreter (it needs psycopg, which
     Galaxy's PostgreSQL support installs there).
   - The database is the C(galaxy.database_connection) of O(galaxy_config_file) (C(postgresql://) or
@@ -75,8 +79,20 @@ options:
         that a remaining handler serves, else O(default_handler), else C(_default_).
       - It must be served by a handler of O(roster).
     type: str
+  handback_invocations_to:
+    description:
+      - The scheduler tag (or server name) to hand never-started invocations back to. Default, per removed handler,
+        the first of its own scheduler tags that a remaining scheduler serves, else C(_default_)
+        (the C(workflow-schedulers) pool).
+      - It must be served by a workflow scheduler of O(roster).
+    type: str
   held_jobs:
     description: The RV(jobs) returned by the C(held) call at the start of the drain, for the report.
+    type: list
+    elements: dict
+    default: []
+  held_invocations:
+    description: The RV(invocations) returned by the C(held) call at the start of the drain, for the report.
     type: list
     elements: dict
     default: []
@@ -102,7 +118,7 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The C(handler) of every job handed back, before and after.
+    details: The C(handler) of every job and workflow invocation handed back, before and after.
 requirements:
   - psycopg (3) or psycopg2 in the interpreter's environment (Galaxy's virtualenv has it)
   - PyYAML (Galaxy's virtualenv has it)
@@ -130,13 +146,26 @@ jobs:
   type: list
   elements: dict
   sample: [{id: 12, tool_id: cat1, state: running, handler: handler_2}]
+invocations:
+  description: Workflow invocations not in a final state assigned to the handlers (or their orphan tags) at the end.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 4, workflow_id: 7, state: ready, scheduler: core, handler: handler_2}]
+invocations_handed_back:
+  description: Workflow invocations handed back (in check mode, that would be), with C(to) and C(from_handler).
+  returned: always
+  type: list
+  elements: dict
 handed_back:
   description: Jobs handed back (in check mode, that would be), with C(to) and C(from_handler).
   returned: always
   type: list
   elements: dict
 handlers:
-  description: Per handler, job ids C(held) at the start, C(waited_for), C(handed_back), C(blocking).
+  description:
+    - Per handler, job ids C(held) at the start, C(waited_for), C(handed_back), C(blocking), and the same for
+      workflow invocations under C(invocations).
   returned: always
   type: dict
 summary:
@@ -144,7 +173,7 @@ summary:
   returned: always
   type: list
   elements: str
-  sample: ["handler_2: waited for 2 job(s) (12, 15), handed back 1 (18 -> _default_)"]
+  sample: ["handler_2: waited for 2 job(s) (12, 15), handed back 1 (18 -> _default_); invocations: waited for 1 (4), handed back 0"]
 waited:
   description: Seconds spent waiting.
   returned: always
@@ -155,73 +184,33 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.galaxyops.fleet.plugins.module_utils import galaxy_db as gdb
+from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_invocations as hi
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
-from ansible_collections.galaxyops.fleet.plugins.module_utils.argspec import spec_from_doc
-
-try:
-    import yaml
-except ImportError:  # pragma: no cover - reported by main()
-    yaml = None
-
-psycopg2 = None  # the fallback driver, imported only without psycopg 3
-try:
-    import psycopg
-    from psycopg.rows import dict_row
-except ImportError:  # pragma: no cover - psycopg2 below, or reported by main()
-    psycopg = None
-    try:
-        import psycopg2
-        import psycopg2.extras
-    except ImportError:
-        pass
 
 
-class Database:
-    """A small autocommit connection returning rows as dicts (psycopg 3, else psycopg2)."""
+class Tables:
+    """Reads of the job table and, when the database has it, the workflow_invocation table."""
 
-    def __init__(self, url: str):
-        if psycopg is not None:
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10, row_factory=dict_row)
-        else:
-            self.conn = psycopg2.connect(url, connect_timeout=10)
-            self.conn.autocommit = True
+    def __init__(self, db: gdb.Database, handlers: list[hj.Handler], roster: dict):
+        self.db = db
+        self.names = [h.name for h in handlers]
+        self.runner = db.has_column("job", "job_runner_name")
+        self.invocations = db.has_table(hi.TABLE)
+        job_orphans = hj.orphan_tags(handlers, roster)
+        self.job_watch = self.names + [t for t in job_orphans if t not in self.names]
+        inv_orphans = hi.orphan_scheduler_tags(handlers, roster)
+        self.inv_watch = self.names + [t for t in inv_orphans if t not in self.names]
 
-    def rows(self, sql: str, params: dict | None = None) -> list[dict]:
-        if psycopg is not None:
-            return list(self.conn.execute(sql, params or {}).fetchall())
-        with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql, params or {})
-            return [dict(r) for r in cur.fetchall()] if cur.description else []
+    def jobs(self) -> list[hj.Job]:
+        rows = self.db.rows(hj.select_jobs_sql(self.runner), {"handlers": self.job_watch, "terminal": list(hj.TERMINAL_STATES)})
+        return [hj.Job.from_row(r) for r in rows]
 
-    def close(self) -> None:
-        self.conn.close()
-
-
-def has_runner_column(db: Database) -> bool:
-    return bool(db.rows(
-        "SELECT 1 AS x FROM information_schema.columns WHERE table_name = 'job' AND column_name = 'job_runner_name' "
-        "AND table_schema = ANY(current_schemas(false))"
-    ))
-
-
-def read_jobs(db: Database, values: list[str], runner: bool) -> list[hj.Job]:
-    rows = db.rows(hj.select_jobs_sql(runner), {"handlers": values, "terminal": list(hj.TERMINAL_STATES)})
-    return [hj.Job.from_row(r) for r in rows]
-
-
-def connection_url(module: AnsibleModule) -> str:
-    url = module.params["database_connection"]
-    if not url:
-        path = module.params["galaxy_config_file"]
-        if not path:
-            raise hj.HandlerJobsError("set galaxy_config_file or database_connection")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                config = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError) as exc:
-            raise hj.HandlerJobsError(f"cannot read {path}: {exc}") from exc
-        url = hj.database_connection(config, path)
-    return hj.conninfo(url)
+    def invs(self) -> list[hi.Invocation]:
+        if not self.invocations:
+            return []
+        rows = self.db.rows(hi.select_sql(), {"handlers": self.inv_watch, "final": list(hi.FINAL_STATES)})
+        return [hi.Invocation.from_row(r) for r in rows]
 
 
 def run(module: AnsibleModule) -> dict:
@@ -230,62 +219,78 @@ def run(module: AnsibleModule) -> dict:
     names = [h.name for h in handlers]
     orphans = hj.orphan_tags(handlers, p["roster"])
     targets = hj.handback_targets(handlers, p["roster"], p["default_handler"], p["handback_to"]) if p["handback"] else {}
-    watch = names + [t for t in orphans if t not in names]
-    db = Database(connection_url(module))
+    db = gdb.Database(gdb.connection_url(p["galaxy_config_file"], p["database_connection"]))
     try:
-        runner = has_runner_column(db)
-        jobs = read_jobs(db, watch, runner)
+        tables = Tables(db, handlers, p["roster"])
+        jobs, invs = tables.jobs(), tables.invs()
         started = time.monotonic()
         moved: list[hj.Handback] = []
+        moved_invs: list[hi.InvocationHandback] = []
         result: dict = {"changed": False}
 
         if p["state"] == "idle":
-            def pending(current):
-                mine = [j for j in current if j.handler in names]
-                return hj.split_jobs(mine, runner, p["handback"]).wait
+            def pending(current_jobs, current_invs):
+                mine = [j for j in current_jobs if j.handler in names]
+                # the scheduler still runs (out of every pool): it schedules its own new invocations too
+                return hj.split_jobs(mine, tables.runner, p["handback"]).wait, [i for i in current_invs if i.handler in names]
 
-            blocking = pending(jobs)
-            while blocking and not module.check_mode and time.monotonic() - started < p["timeout"]:
+            blocking, blocking_invs = pending(jobs, invs)
+            while (blocking or blocking_invs) and not module.check_mode and time.monotonic() - started < p["timeout"]:
                 time.sleep(p["poll_interval"])
-                jobs = read_jobs(db, watch, runner)
-                blocking = pending(jobs)
-            if blocking and not module.check_mode:
+                jobs, invs = tables.jobs(), tables.invs()
+                blocking, blocking_invs = pending(jobs, invs)
+            if (blocking or blocking_invs) and not module.check_mode:
                 result["failed"] = True
-                result["msg"] = hj.blocking_message(blocking, time.monotonic() - started)
+                result["msg"] = blocking_message(blocking, blocking_invs, time.monotonic() - started)
         elif p["state"] == "released":
-            planned = hj.plan_handbacks(jobs, targets, orphans, runner) if p["handback"] else []
+            planned = hj.plan_handbacks(jobs, targets, orphans, tables.runner) if p["handback"] else []
+            planned_invs = hi.plan_handbacks(invs, handlers, p["roster"], p["handback_invocations_to"]) if p["handback"] else []
             if module.check_mode:
-                moved = planned
+                moved, moved_invs = planned, planned_invs
             else:
                 for change in planned:
-                    hit = db.rows(hj.handback_sql(runner), {
-                        "to": change.target, "id": change.job.id, "from": change.job.handler, "state": change.job.state,
-                    })
-                    if hit:
+                    if db.rows(hj.handback_sql(tables.runner), {
+                            "to": change.target, "id": change.job.id, "from": change.job.handler, "state": change.job.state}):
                         moved.append(change)
-                jobs = read_jobs(db, watch, runner)
-            result["changed"] = bool(moved)
+                for inv_change in planned_invs:
+                    inv = inv_change.invocation
+                    if db.rows(hi.handback_sql(), {"to": inv_change.target, "id": inv.id, "from": inv.handler, "state": inv.state}):
+                        moved_invs.append(inv_change)
+                jobs, invs = tables.jobs(), tables.invs()
+            result["changed"] = bool(moved or moved_invs)
             moved_ids = {c.job.id for c in moved}
-            left = [j for j in jobs if j.id not in moved_ids]
-            blocking = left
-            if left and not module.check_mode:
+            moved_inv_ids = {c.invocation.id for c in moved_invs}
+            blocking = [j for j in jobs if j.id not in moved_ids]
+            blocking_invs = [i for i in invs if i.id not in moved_inv_ids]
+            if (blocking or blocking_invs) and not module.check_mode:
                 result["failed"] = True
-                result["msg"] = hj.blocking_message(left, 0) + (
-                    " (stopped handlers: start them again to let them finish these jobs)"
+                result["msg"] = blocking_message(blocking, blocking_invs, 0) + (
+                    " (stopped handlers: start them again to let them finish these)"
                 )
         else:
-            blocking = []
+            blocking, blocking_invs = [], []
 
         held = [hj.Job.from_row(j) for j in p["held_jobs"]] or [j for j in jobs if j.handler in names]
+        held_invs = [hi.Invocation.from_row(i) for i in p["held_invocations"]] or [i for i in invs if i.handler in names]
         per_handler = hj.report(handlers, held, moved, blocking)
+        per_inv = hi.report(handlers, held_invs, moved_invs, blocking_invs)
+        summary = [line + hi.summary_suffix(per_inv[name], moved_invs, name)
+                   for line, name in zip(hj.summary_lines(per_handler, moved), per_handler)]
+        for name, entry in per_handler.items():
+            entry["invocations"] = per_inv[name]
         before, after = hj.diff_text(moved)
+        inv_before, inv_after = hi.diff_lines(moved_invs)
         result.update(
             jobs=[j.as_dict() for j in jobs],
+            invocations=[i.as_dict() for i in invs],
             handed_back=[c.as_dict() for c in moved],
+            invocations_handed_back=[c.as_dict() for c in moved_invs],
             handlers=per_handler,
-            summary=hj.summary_lines(per_handler, moved),
+            summary=summary,
             waited=round(time.monotonic() - started, 1),
-            diff={"before": before, "after": after, "before_header": "job.handler", "after_header": "job.handler"},
+            diff={"before": before + inv_before, "after": after + inv_after,
+                  "before_header": "job.handler, workflow_invocation.handler",
+                  "after_header": "job.handler, workflow_invocation.handler"},
         )
         result.setdefault("msg", "; ".join(result["summary"]) or "no handlers")
         return result
@@ -293,24 +298,22 @@ def run(module: AnsibleModule) -> dict:
         db.close()
 
 
+def blocking_message(jobs: list[hj.Job], invs: list[hi.Invocation], waited: float) -> str:
+    if not jobs:
+        return hi.blocking_message(invs, waited)
+    return "; ".join([hj.blocking_message(jobs, waited)] + ([hi.blocking_message(invs, waited)] if invs else []))
+
+
 def main() -> None:
-    if yaml is None:
+    if gdb.yaml is None:
         # no argument spec without the documentation parser
         AnsibleModule(argument_spec={}, bypass_checks=True).fail_json(msg=missing_required_lib("PyYAML"))
-    options = yaml.safe_load(DOCUMENTATION)["options"]
-    spec = spec_from_doc(options)
-    spec["database_connection"]["no_log"] = True
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    if psycopg is None and psycopg2 is None:
+    module = AnsibleModule(argument_spec=gdb.argument_spec(DOCUMENTATION), supports_check_mode=True)
+    if gdb.DRIVER is None:
         module.fail_json(msg=missing_required_lib("psycopg") + " (run this module with Galaxy's virtualenv Python)")
-    try:
-        result = run(module)
-    except hj.HandlerJobsError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # database errors: report them, not a traceback
-        if type(exc).__module__.split(".", maxsplit=1)[0] in ("psycopg", "psycopg2"):
-            module.fail_json(msg=f"database error: {exc}")
-        raise
+    result, error = gdb.call(run, module)
+    if error:
+        module.fail_json(msg=error)
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

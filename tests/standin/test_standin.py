@@ -123,6 +123,32 @@ def test_jobs_are_claimed_by_the_right_pool_and_finish(fleet):
         assert sorted(claimed) == sorted(j for j in created if final[j]["handler"] == name)
 
 
+def test_invocations_are_grabbed_by_the_scheduler_pool_and_scheduled(fleet):
+    created = []
+    for i in range(3):
+        status, _, inv = http("POST", f"http://127.0.0.1:{fleet.ports[i % 2]}/api/workflows/7/invocations", {"history_id": 3})
+        assert status == 200 and (inv["state"], inv["handler"], inv["scheduler"]) == ("new", "_default_", "core")
+        assert (inv["workflow_id"], inv["history_id"]) == (7, 3)
+        created.append(inv["id"])
+    seen: set[str] = set()
+
+    def all_scheduled():
+        current = {i["id"]: i for i in http("GET", f"http://127.0.0.1:{fleet.ports[0]}/api/invocations")[2]}
+        seen.update(current[i]["state"] for i in created)
+        return current if all(current[i]["state"] == "scheduled" for i in created) else None
+
+    try:
+        final = wait_for(all_scheduled, 30, "every invocation to be scheduled", interval=0.2)
+    except AssertionError:
+        print(fleet.handlers["handler_0"].output()[-3000:])
+        raise
+    # only handler_0 is in workflow-schedulers; handler_1 (job-handlers.special) schedules nothing
+    assert {final[i]["handler"] for i in created} == {"handler_0"}
+    assert "ready" in seen
+    assert http("GET", f"http://127.0.0.1:{fleet.ports[1]}/api/invocations/{created[0]}")[2]["state"] == "scheduled"
+    assert [i["id"] for i in http("GET", f"http://127.0.0.1:{fleet.ports[1]}/api/invocations?state=new,ready")[2]] == []
+
+
 def test_claim_skips_locked_rows(fleet, postgres):
     port = fleet.ports[0]
     session = postgres.session()

@@ -101,7 +101,8 @@ def test_removed_handlers_drain_out_of_every_pool():
     assert out.draining.units == out.draining.stop == ["galaxy-handler@1.service", "galaxy-handler@2.service"]
     entry = out.draining.entries[1]
     assert entry["name"] == "handler_2" and entry["pools"] == ["job-handlers", "workflow-schedulers"]
-    assert entry["argv"][-2:] == ["--server-name=handler_2", "--attach-to-pool=" + POOL]
+    assert entry["argv"][-3:] == ["--server-name=handler_2", "--attach-to-pool=" + POOL,
+                                  "--attach-to-pool=workflow-schedulers.galaxyops-draining"]
     assert entry["dropin"] == "/run/systemd/system/galaxy-handler@2.service.d/60-galaxyops-fleet-drain.conf"
     # the template file goes with the last instance: galaxy-handler.service replaces it
     assert UNITS + "galaxy-handler@.service" in out.draining.files
@@ -184,6 +185,15 @@ def test_process_from_argv_reads_what_the_previous_version_read():
     assert web.is_web and web.binds == ("0.0.0.0:8080", "unix:/run/g.sock")
     assert not process_from_argv("c.service", ["/v/celery", "worker"]).is_handler
     assert rc.drain_argv(["m", "--attach-to-pool", "a", "--attach-to-pool=b", "--x"], "p") == ["m", "--x", "--attach-to-pool=p"]
+
+
+def test_a_draining_workflow_scheduler_keeps_scheduling_its_own_invocations():
+    argv = ["m", "--attach-to-pool=job-handlers", "--attach-to-pool", "workflow-schedulers"]
+    assert rc.drain_argv(argv, "job-handlers.galaxyops-draining") == [
+        "m", "--attach-to-pool=job-handlers.galaxyops-draining", "--attach-to-pool=workflow-schedulers.galaxyops-draining"]
+    assert rc.drain_argv(["m", "--attach-to-pool=workflow-schedulers.gpu"], "job-handlers.x")[-1] == (
+        "--attach-to-pool=workflow-schedulers.x")
+    assert rc.drain_argv(["m", "--attach-to-pool=job-handlers.gpu"], "job-handlers.x") == ["m", "--attach-to-pool=job-handlers.x"]
 
 
 def test_address_keys_compare_ports_and_socket_paths():

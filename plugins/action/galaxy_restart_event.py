@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        so_far = list(_plain(task_vars.get(FACT) or []))
+        so_far = [] if args["reset"] else list(_plain(task_vars.get(FACT) or []))
         new = rl.events(args["kind"], _plain(args["processes"]), time.time()) if args["kind"] else []
         result.update(changed=False, ansible_facts={FACT: so_far + new + rl.lane_events(_plain(args["lanes"]))})
         return result

@@ -13,6 +13,8 @@ description:
   - Appends to the fact C(galaxy_restart_events) one event per process of O(processes) with kind O(kind) and the
     controller's epoch time now, and the events recorded by the M(galaxyops.fleet.galaxy_restart_lane) results of
     O(lanes) (with their hosts' times).
+  - The fact is a host fact (as from a module); do not also set C(galaxy_restart_events) with
+    M(ansible.builtin.set_fact), which would hide it.
   - Used by role C(galaxyops.fleet.galaxy_restart) at each point of a web step (drain, stop, start, ready, undrain)
     and when it collects the lanes. Runs on the controller only and never connects to a host.
 author:
@@ -27,6 +29,10 @@ options:
     type: list
     elements: dict
     default: []
+  reset:
+    description: Start the list anew (the role does at the start of a restart) before appending.
+    type: bool
+    default: false
   lanes:
     description: Results of M(galaxyops.fleet.galaxy_restart_lane) (from C(async_status)) whose C(events) to append.
     type: list

@@ -432,8 +432,8 @@ def restart_order(plan: Mapping[str, Any], limits: Limits, settings: Settings,
              handler_waves([p for p in chosen if p.service_type == "standalone"], max(settings.handler_batch, 1))]
     problems = Problems(
         limits=limits_problem(plan, all_members + others, others, limits, settings),
-        downtime=_capacity_problem(selected, settings) or downtime_problem(selected, steps_for(selected, settings),
-                                                                            settings),
+        downtime=(_capacity_problem(selected, settings)
+                  or downtime_problem(selected, steps_for(selected, settings), settings)),
         unhealthy=unhealthy_problem(bad_ids, seen, selected, settings),
     )
     services = [_service(p, settings) for p in chosen if p.service_type != "standalone"]

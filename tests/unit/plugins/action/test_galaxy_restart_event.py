@@ -27,3 +27,9 @@ def test_lane_results_bring_their_events():
     lane = {"events": [{"id": "h1/a", "host": "h1", "unit": "a", "kind": "stop", "time": 5.0}]}
     result = run_action(ActionModule, {"lanes": [lane, {"failed": True, "msg": "no events"}]})
     assert result["ansible_facts"]["galaxy_restart_events"] == lane["events"]
+
+
+def test_reset_starts_anew():
+    before = [{"id": "x", "host": "h", "unit": "u", "kind": "drain", "time": 1.0}]
+    result = run_action(ActionModule, {"reset": True}, task_vars={"galaxy_restart_events": before})
+    assert result["ansible_facts"]["galaxy_restart_events"] == []

@@ -96,3 +96,16 @@ def test_a_pool_on_two_hosts_keeps_its_waves_in_step_in_the_foreground():
     lanes, rest = rl.handler_lanes([w1, w2], "{name} runs")
     assert [lane.host for lane in lanes] == ["h3"] and lanes[0].steps[0]["units"][0]["text"] == "c runs"
     assert rest == [[a], [b]]
+
+
+def test_a_wave_restarts_its_handlers_of_a_host_in_one_call():
+    o = order()
+    assert o.waves[0].checks[0]["restart"] == ["systemctl", "restart", "--", "galaxy-handler@0.service",
+                                               "galaxy-scheduler.service"]
+    assert "restart" not in o.ready["handlers"][0]
+
+
+def test_to_dict_gives_each_step_the_next_members():
+    steps = order(max_unavailable="2").to_dict()["steps"]
+    assert [m["id"] for m in steps[0]["next_members"]] == steps[1]["ids"] and steps[-1]["next_members"] == []
+    assert order().to_dict()["lanes"][0]["timeout"] == 2 * (300 + rl.STEP_SLACK) + rl.STEP_SLACK

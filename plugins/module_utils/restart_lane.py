@@ -69,6 +69,19 @@ class LaneRecord:
         return out
 
 
+def _connects(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.unlink(path)
+
+
 @dataclass(frozen=True)
 class System:
     """What the lane touches on its host (replaced in tests)."""
@@ -77,16 +90,8 @@ class System:
     now: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     exists: Callable[[str], bool] = os.path.exists
-    remove: Callable[[str], None] = lambda path: os.path.exists(path) and os.unlink(path)
-    connect: Callable[[str, int], bool] = lambda host, port: _connects(host, port)
-
-
-def _connects(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
+    remove: Callable[[str], None] = _remove
+    connect: Callable[[str, int], bool] = _connects
 
 
 def ready_check(unit: Mapping[str, Any], system: System) -> health.Seen:

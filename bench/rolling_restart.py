@@ -167,15 +167,20 @@ class Bench:
                     raise RuntimeError(f"{url} not healthy after {timeout} s")
                 time.sleep(0.5)
 
-    def boot_times(self, host: str, units: list[str], since_monotonic: float) -> dict[str, float]:
-        """unit -> seconds from its main process start to its ready log line (started after since_monotonic)."""
+    def boot_times(self, host: str, units: list[str], since_monotonic: float) -> dict[str, dict[str, float]]:
+        """unit -> {boot: seconds from its main process start to its ready log line, stop: seconds the old
+        process took to stop (ActiveExit to InactiveEnter), start and ready: kernel monotonic times}, for the
+        units started after since_monotonic."""
         script = (
             "import json, subprocess, sys\n"
             "out = {}\n"
             "for unit in sys.argv[2:]:\n"
             "    props = dict(l.split('=', 1) for l in subprocess.run(['systemctl', 'show', '-p',\n"
-            "        'InvocationID,ExecMainStartTimestampMonotonic', unit], capture_output=True, text=True).stdout.split())\n"
+            "        'InvocationID,ExecMainStartTimestampMonotonic,ActiveExitTimestampMonotonic,'\n"
+            "        'InactiveEnterTimestampMonotonic', unit], capture_output=True, text=True).stdout.split())\n"
             "    start = int(props.get('ExecMainStartTimestampMonotonic') or 0) / 1e6\n"
+            "    stop = max(0, int(props.get('InactiveEnterTimestampMonotonic') or 0)\n"
+            "              - int(props.get('ActiveExitTimestampMonotonic') or 0)) / 1e6\n"
             "    if start < float(sys.argv[1]):\n"
             "        continue\n"
             "    lines = subprocess.run(['journalctl', '-o', 'json', '_SYSTEMD_INVOCATION_ID=' + props['InvocationID']],\n"
@@ -184,7 +189,8 @@ class Bench:
             "        entry = json.loads(line)\n"
             "        msg = entry.get('MESSAGE') or ''\n"
             "        if isinstance(msg, str) and ('ready, listening' in msg or 'is running' in msg):\n"
-            "            out[unit] = int(entry['__MONOTONIC_TIMESTAMP']) / 1e6 - start\n"
+            "            ready = int(entry['__MONOTONIC_TIMESTAMP']) / 1e6\n"
+            "            out[unit] = {'boot': ready - start, 'stop': stop, 'start': start, 'ready': ready}\n"
             "            break\n"
             "print(json.dumps(out))\n"
         )
@@ -214,10 +220,11 @@ class Bench:
         stop.touch()
         for proc in procs.values():
             proc.wait(timeout=120)
-        boots = {}
+        records = {}
         for host, host_units in units.items():
-            boots.update({f"{host}/{u}": s for u, s in self.boot_times(host, host_units, before).items()})
-        result = {"rc": rc, "wall": wall, "boots": boots, "waits": waits,
+            records.update({f"{host}/{u}": r for u, r in self.boot_times(host, host_units, before).items()})
+        boots = {k: r["boot"] for k, r in records.items()}
+        result = {"rc": rc, "wall": wall, "boots": boots, "waits": waits, "lanes": lanes(records),
                   "loads": {mode: json.loads(path.read_text()) for mode, path in loads.items()}}
         if rc != 0:
             result["output"] = output[-2000:]
@@ -251,8 +258,10 @@ class Bench:
             self.wait_healthy([f"http://{self.hosts[h]['address']}:{p}/api/version"
                                for h in ("web1", "web2", "gweb1") for p in (8080, 8081)])
             units = ["galaxy-gunicorn@0.service", "galaxy-gunicorn@1.service", "galaxy-handler.service"]
-            rows.append(("galaxyops.fleet rolling_restart (2 web hosts x 2 gunicorns + 2 handlers)", self.under_load(
-                f"http://{proxy}", ["ansible-playbook", "-i", str(inventory), "galaxyops.fleet.rolling_restart"],
+            extra = [arg for value in self.args.restart_arg for arg in ("-e", value)]
+            rows.append(("galaxyops.fleet rolling_restart (2 web hosts x 2 gunicorns + 2 handlers"
+                         + (", " + " ".join(self.args.restart_arg) if extra else "") + ")", self.under_load(
+                f"http://{proxy}", ["ansible-playbook", "-i", str(inventory), "galaxyops.fleet.rolling_restart", *extra],
                 {"web1": units, "web2": units})))
             gweb1 = self.hosts["gweb1"]
             rows.append(("Gravity 1.2.4 galaxyctl graceful (1 web host x 2 gunicorns)", self.under_load(
@@ -286,6 +295,11 @@ class Bench:
         print()
         for name, r in rows:
             print(f"{name}: boot-to-healthy " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r["boots"].items())))
+            if r["lanes"]:
+                longest = max(r["lanes"].values())
+                print(f"  lanes (sum of stop + boot s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["lanes"].items()))
+                      + f"; wall {r['wall']:.1f} s = {r['wall'] / longest:.2f} x the longest lane ({longest:.1f} s, "
+                      "target 1.15 or less)")
             if r["waits"] is not None:
                 print(f"  of the wall time, {r['waits']:.1f} s in the role's waits for processes to be ready, "
                       f"{r['wall'] - r['waits']:.1f} s everything else (playbook start, plan, checks, drains, restarts)")
@@ -297,6 +311,27 @@ class Bench:
                 print("  output: " + r["output"][-800:])
 
 
+def lanes(records: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The lanes of a restart and each one's sum of stop + boot seconds: the gunicorns (one lane: their
+    steps follow each other; units whose start..ready overlap are one step, counted once, by the longest),
+    and the other units per host (handlers and services run as a lane of their host)."""
+    groups: dict[str, list[dict[str, float]]] = {}
+    for unit_id, r in records.items():
+        host, _sep, unit = unit_id.partition("/")
+        groups.setdefault("gunicorns" if "gunicorn" in unit else f"others on {host}", []).append(r)
+    out = {}
+    for lane, rs in groups.items():
+        total, step_end, step_cost = 0.0, None, 0.0
+        for r in sorted(rs, key=lambda r: r["start"]):
+            if step_end is not None and r["start"] < step_end:
+                step_cost, step_end = max(step_cost, r["stop"] + r["boot"]), max(step_end, r["ready"])
+                continue
+            total += step_cost
+            step_cost, step_end = r["stop"] + r["boot"], r["ready"]
+        out[lane] = round(total + step_cost, 2)
+    return out
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--prefix", default=os.environ.get("FLEET_BENCH_PREFIX", "bench"), help="test bed prefix")
@@ -304,6 +339,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--handler-boot-delay", type=float, default=10.0, help="stand-in handler boot delay (default 10)")
     parser.add_argument("--rate", type=float, default=150.0, help="requests per second of each load generator")
     parser.add_argument("--keep", action="store_true", help="leave the hosts up (debugging)")
+    parser.add_argument("--restart-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra var of the collection's restart (repeatable), e.g. restart_max_unavailable=2")
     return parser.parse_args(argv)
 
 

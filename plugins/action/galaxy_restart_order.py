@@ -14,7 +14,7 @@ from ansible_collections.galaxyops.fleet.plugins.plugin_utils import restart_ord
 
 ARGUMENT_SPEC = spec_from_doc(yaml.safe_load(DOCUMENTATION)["options"])
 LIMITS = ("hosts", "services", "units")
-SETTINGS = ("web_batch", "handler_batch", "drain_timeout", "ready_timeout", "poll_interval", "request_timeout",
+SETTINGS = ("web_batch", "max_unavailable", "lanes", "handler_batch", "drain_timeout", "ready_timeout", "poll_interval", "request_timeout",
             "handler_ready_message", "celery_ready_message", "allow_downtime", "start_stopped")
 
 

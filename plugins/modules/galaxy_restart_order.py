@@ -51,6 +51,22 @@ options:
     description: Web hosts restarted at the same time (each one gunicorn at a time).
     type: int
     default: 1
+  max_unavailable:
+    description:
+      - "Gunicorns of one upstream restarted at the same time, a count (V(2)) or a percentage of each upstream's
+        members (V(25%), rounded down, at least 1). The web steps then take, per upstream, that many members spread
+        over its hosts (the first gunicorn of each host, then the second, ...), in ceil(members / max_unavailable) steps."
+      - Empty, web hosts in batches of O(web_batch) (the older setting, kept).
+      - A value that would take every member of an upstream out at once is a RV(problems) C(downtime) unless
+        O(allow_downtime).
+    type: str
+    default: ""
+  lanes:
+    description:
+      - V(parallel), the handler lanes and the service lanes (RV(lanes)) run beside the web steps; V(serial), after them.
+    type: str
+    choices: [parallel, serial]
+    default: parallel
   handler_batch:
     description: Handler processes of one pool restarted at the same time.
     type: int
@@ -175,6 +191,19 @@ local_warning:
   description: The warning when handlers to restart may run jobs in Galaxy's local runner, or null.
   returned: always
   type: str
+lanes:
+  description:
+    - What a handler or service host restarts by itself with M(galaxyops.fleet.galaxy_restart_lane), each with
+      C(id), C(host), C(kind) (V(handlers) or V(services)), C(steps) (C(ids) and C(units), restarted together),
+      C(stop_file) and C(ids). Handlers of pools that have handlers on several hosts are in RV(foreground_waves) instead.
+  returned: always
+  type: list
+  elements: dict
+foreground_waves:
+  description: The handler waves that stay in step across hosts, as RV(waves), run after the web steps.
+  returned: always
+  type: list
+  elements: dict
 ready:
   description:
     - What the fleet serving means, whatever the limits; the site playbook waits for it before it returns.

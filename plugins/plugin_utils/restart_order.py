@@ -16,6 +16,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ansible_collections.galaxyops.fleet.plugins.plugin_utils import restart_lanes as rl
+
 #: What ``services`` may name besides the plan's Gravity service names (handler keys).
 SERVICE_TYPES = ("gunicorn", "celery", "celery-beat", "tusd", "gx-it-proxy", "reports", "handlers")
 #: Binds on every address: their port is checked on the loopback address.
@@ -37,6 +39,10 @@ class Settings:
     """The role's settings that shape the order and the checks."""
 
     web_batch: int = 1
+    # a count or "N%" of each upstream's members; empty: web hosts in batches of web_batch
+    max_unavailable: str = ""
+    # parallel: handler and service lanes run beside the web steps; serial: after them
+    lanes: str = "parallel"
     handler_batch: int = 1
     drain_timeout: float = 60
     ready_timeout: float = 300
@@ -147,6 +153,10 @@ class Order:
     waves: tuple[Wave, ...]
     services: tuple[ServiceStep, ...]
     local_warning: str | None
+    # what the handler and service hosts restart by themselves (galaxy_restart_lane), and the handler
+    # waves that stay in step across hosts (pools with handlers on several hosts), run in the foreground
+    lanes: tuple[rl.Lane, ...] = ()
+    foreground_waves: tuple[Wave, ...] = ()
     # every planned gunicorn's health request and every planned handler's journal checks, whatever
     # the limits: what the site playbook waits for before it returns
     ready: dict[str, Any] = field(default_factory=dict)
@@ -169,8 +179,9 @@ class Order:
         out = as_lists(asdict(self))
         out["lines"] = self.lines()
         out["start_check"] = health_request(self.to_start)
-        for step, raw in zip(self.steps, out["steps"]):
+        for i, (step, raw) in enumerate(zip(self.steps, out["steps"])):
             raw["check"] = health_request(step.members)
+            raw["next_members"] = out["steps"][i + 1]["members"] if i + 1 < len(self.steps) else []
         return out
 
 
@@ -272,6 +283,10 @@ def limits_problem(plan: Mapping[str, Any], everything: Sequence[Member | Proces
     hosts = _missing(limits.hosts, plan.get("hosts", {}))
     units = _missing(limits.units, (name for p in everything for name in unit_names(p)))
     services = _missing(limits.services, known_services)
+    if settings.lanes not in ("parallel", "serial") or \
+            (settings.max_unavailable != "" and rl.parse_capacity(settings.max_unavailable) is None):
+        return ("galaxy_restart_max_unavailable must be empty, a count of at least 1 or a percentage from 1% to 100% "
+                f"(got {settings.max_unavailable!r}) and galaxy_restart_lanes parallel or serial (got {settings.lanes!r}).")
     valid = settings.web_batch >= 1 and settings.handler_batch >= 1 and settings.drain_timeout >= 0
     if valid and settings.poll_interval > 0 and not (hosts or units or services):
         return None
@@ -349,6 +364,17 @@ def handler_waves(handlers: Sequence[Process], handler_batch: int) -> list[list[
     return waves
 
 
+def steps_for(rolling: Sequence[Member], settings: Settings) -> list[Step]:
+    """Capacity-based steps when ``max_unavailable`` is set (and valid), else host batches of ``web_batch``."""
+    capacity = rl.parse_capacity(settings.max_unavailable) if settings.max_unavailable != "" else None
+    if capacity is None:
+        return web_steps(rolling, max(settings.web_batch, 1))
+    groups = rl.capacity_groups(rolling, capacity)
+    return [Step(members=tuple(g), drain_first=i == 0,
+                 next_ids=tuple(m.id for m in groups[i + 1]) if i + 1 < len(groups) else ())
+            for i, g in enumerate(groups)]
+
+
 def health_request(group: Sequence[Member]) -> dict[str, Any]:
     """The galaxy_health targets of some gunicorns, and how long the slowest may take."""
     return {"targets": [m.target() for m in group], "deadline": max((m.restart_timeout for m in group), default=0)}
@@ -358,7 +384,8 @@ def journal_checks(processes_: Sequence[Process], settings: Settings) -> list[di
     """Per host, the galaxy_health journal checks that tell these handlers run (also the control playbook's)."""
     checks = []
     for host in dict.fromkeys(p.host for p in processes_):
-        checks.append({"host": host, "units": [
+        checks.append({"host": host, "restart": ["systemctl", "restart", "--"] + [p.unit for p in processes_ if p.host == host],
+                       "units": [
             {"id": p.id, "unit": p.unit, "text": settings.handler_ready_message.replace("{name}", str(p.server_name))}
             for p in processes_ if p.host == host]})
     return checks
@@ -403,26 +430,34 @@ def restart_order(plan: Mapping[str, Any], limits: Limits, settings: Settings,
     others = processes(plan)
     selected = select_members(all_members, limits)
     chosen = select_processes(others, limits)
-    batch = max(settings.web_batch, 1)
     bad_ids, seen = unhealthy(health or {})
     to_start = [m for m in selected if m.id in bad_ids]
-    steps = web_steps([m for m in selected if m.id not in bad_ids], batch)
+    steps = steps_for([m for m in selected if m.id not in bad_ids], settings)
     waves = [_wave(w, settings) for w in
              handler_waves([p for p in chosen if p.service_type == "standalone"], max(settings.handler_batch, 1))]
     problems = Problems(
         limits=limits_problem(plan, all_members + others, others, limits, settings),
-        downtime=downtime_problem(selected, web_steps(selected, batch), settings),
+        downtime=(_capacity_problem(selected, settings)
+                  or downtime_problem(selected, steps_for(selected, settings), settings)),
         unhealthy=unhealthy_problem(bad_ids, seen, selected, settings),
     )
+    services = [_service(p, settings) for p in chosen if p.service_type != "standalone"]
+    lanes, foreground = rl.handler_lanes(waves, settings.handler_ready_message, settings.ready_timeout)
     return Order(
         selected=tuple(p.id for p in list(selected) + list(chosen)),
         preflight=tuple(m.target() for m in all_members),
         problems=problems, unhealthy=tuple(bad_ids), to_start=tuple(to_start), steps=tuple(steps),
         waves=tuple(waves),
-        services=tuple(_service(p, settings) for p in chosen if p.service_type != "standalone"),
+        services=tuple(services),
         local_warning=local_warning(plan, waves),
+        lanes=tuple(lanes + rl.service_lanes(services, settings.ready_timeout)), foreground_waves=tuple(_wave(w, settings) for w in foreground),
         ready=readiness(all_members, others, settings),
     )
+
+
+def _capacity_problem(selected: Sequence[Member], settings: Settings) -> str | None:
+    capacity = rl.parse_capacity(settings.max_unavailable) if settings.max_unavailable != "" else None
+    return rl.capacity_problem(capacity, selected, settings.allow_downtime) if capacity else None
 
 
 def readiness(all_members: Sequence[Member], others: Sequence[Process], settings: Settings) -> dict[str, Any]:
@@ -430,5 +465,5 @@ def readiness(all_members: Sequence[Member], others: Sequence[Process], settings
     handler logged that it runs (``handlers``, journal checks per host)."""
     handlers = [p for p in others if p.service_type == "standalone"]
     return {"web": health_request(all_members),
-            "handlers": list(_wave(handlers, settings).checks),
+            "handlers": [{k: v for k, v in c.items() if k != "restart"} for c in _wave(handlers, settings).checks],
             "ids": [m.id for m in all_members] + [p.id for p in handlers]}

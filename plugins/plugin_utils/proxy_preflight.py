@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 
+TASK_FAILED = "Task failed: "
+
+
 @dataclass(frozen=True)
 class ProxyResult:
     """One proxy host of the play: still in it, and its preflight results (None: not run there)."""
@@ -34,7 +37,9 @@ def _text(result: Mapping[str, Any], *keys: str) -> str:
     for key in keys:
         value = result.get(key)
         if value:
-            return " ".join(str(value).split())
+            text = " ".join(str(value).split())
+            # ansible-core 2.19 begins its task errors so; the refusal already says what failed
+            return text[len(TASK_FAILED):] if text.startswith(TASK_FAILED) else text
     return "no output"
 
 

@@ -14,7 +14,7 @@ def test_every_proxy_passes():
 
 def test_an_unreachable_proxy_is_named_with_what_ssh_said():
     lost = {"unreachable": True, "changed": False,
-            "msg": "Failed to connect to the host via ssh: ssh: connect to host 10.77.0.11 port 22: No route to host"}
+            "msg": "Task failed: Failed to connect to the host via ssh: ssh: connect to host 10.77.0.11 port 22: No route to host"}
     msg = proxy_problems([ProxyResult("proxy1", True, HEALTHY, PASSED), ProxyResult("proxy2", False, lost, None)])
     assert msg.startswith("Rolling restart refused before anything restarted or left nginx: proxy2 is unreachable "
                           "(Failed to connect to the host via ssh: ssh: connect to host 10.77.0.11 port 22: No route to host).")

@@ -56,6 +56,7 @@ class LaneRecord:
     failed_step: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     stopped: bool = False
+    failed_what: str = ""  # what the failed step did not get past: "restart" or "not ready after restart"
     msg: str = ""
 
     @property
@@ -135,7 +136,7 @@ def run_lane(lane: str, host: str, steps: Sequence[Mapping[str, Any]], deadline:
             _wait(step, rec, record, deadline, interval, system)
         if rec.failures:
             record.failed_step, record.left = list(step["ids"]), later[len(step["ids"]):]
-            what = "restart" if rec.start is None else "not ready after restart"
+            what = record.failed_what = "restart" if rec.start is None else "not ready after restart"
             record.msg = f"lane {lane} stopped at {' + '.join(step['ids'])} ({what}): {'; '.join(rec.failures)}"
             return record
         rec.ok = True

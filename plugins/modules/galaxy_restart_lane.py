@@ -143,6 +143,10 @@ failed_step:
   returned: always
   type: list
   elements: str
+failed_what:
+  description: What the failed step did not get past, V(restart) or V(not ready after restart) (empty when none).
+  returned: always
+  type: str
 left:
   description: The ids not restarted (after the failed step, or every step after the stop file appeared).
   returned: always

@@ -70,6 +70,7 @@ def test_not_ready_stops_the_lane_naming_the_step_and_what_was_seen():
     steps = [step(unit("a.service"), unit("b.service")), step(unit("c.service"))]
     record = rl.run_lane("handlers on h1", "h1", steps, 3, 1, host.system())
     assert not record.ok and record.failed_step == ["h1/a.service", "h1/b.service"] and record.left == ["h1/c.service"]
+    assert record.failed_what == "not ready after restart"
     assert record.msg.startswith("lane handlers on h1 stopped at h1/a.service + h1/b.service (not ready after restart): "
                                  "h1/b.service seen from h1: active/running; last log line: booting")
     assert ["systemctl", "restart", "--", "c.service"] not in host.calls
@@ -80,6 +81,7 @@ def test_a_failed_call_stops_the_lane():
     host = FakeHost(fail_call=True)
     record = rl.run_lane("services on h1", "h1", [step(unit("a.service"))], 3, 1, host.system())
     assert record.failed_step == ["h1/a.service"] and record.steps[0].start is None
+    assert record.failed_what == "restart"
     assert "(restart): systemctl restart -- a.service failed (rc 1): Job for x failed." in record.msg
 
 

@@ -125,7 +125,7 @@ def test_held_jobs_are_named_per_handler_even_when_it_is_already_stopped():
 
 def test_started_handlers_are_waited_for_in_their_journal():
     c = decide("start", down=["handlers1/galaxy-handler@1.service"], hosts=["handlers1"])
-    assert c.ready == ({"host": "handlers1", "restart": ["systemctl", "restart", "--", "galaxy-handler@1.service"],
-                        "units": [{"id": "handlers1/galaxy-handler@1.service",
-                                                        "unit": "galaxy-handler@1.service",
-                                                        "text": "Galaxy server instance 'handler_1' is running"}]},)
+    unit = {"id": "handlers1/galaxy-handler@1.service", "unit": "galaxy-handler@1.service",
+            "text": "Galaxy server instance 'handler_1' is running"}
+    restart = ["systemctl", "restart", "--", "galaxy-handler@1.service"]
+    assert c.ready == ({"host": "handlers1", "restart": restart, "units": [unit]},)

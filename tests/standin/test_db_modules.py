@@ -122,10 +122,11 @@ def test_a_killed_handler_strands_nothing_once_its_orphans_are_handed_back(stand
     fleet = Fleet(standin_venv, tmp_path, galaxy_yml)
     pools = ["job-handlers", "workflow-schedulers"]
     try:
-        live = fleet.handler("live_0", pools)
+        # doomed_0 runs alone while the rows arrive, so that it surely claims jobs and grabs
+        # invocations (a scheduler grabs every new invocation of its tags at once: with two
+        # running, the other one could take them all); live_0 starts once doomed_0 is killed
         doomed = fleet.handler("doomed_0", pools)
-        for proc in (live, doomed):
-            wait_for(lambda proc=proc: "is running" in proc.output(), 30, f"{proc.name} to run")
+        wait_for(lambda: "is running" in doomed.output(), 30, "doomed_0 to run")
         database.psql("INSERT INTO job (tool_id, state, handler) SELECT 'cat1', 'new', '_default_' FROM generate_series(1, 8)")
         database.psql("INSERT INTO workflow_invocation (workflow_id, state, scheduler, handler) "
                       "SELECT 1, 'new', 'core', '_default_' FROM generate_series(1, 8)")
@@ -138,7 +139,9 @@ def test_a_killed_handler_strands_nothing_once_its_orphans_are_handed_back(stand
         wait_for(doomed_holds, 20, "doomed_0 to run a job and hold a new invocation", interval=0.05)
         doomed.signal(signal.SIGKILL)
         doomed.wait(10)
-        time.sleep(2)  # its heartbeat goes stale (limit 1 s below)
+        live = fleet.handler("live_0", pools)
+        wait_for(lambda: "is running" in live.output(), 30, "live_0 to run")
+        time.sleep(2)  # doomed_0's heartbeat goes stale (limit 1 s below)
         roster = {"live_0": {"pools": pools, "tags": [], "static": False}}
         params = {"state": "released", "roster": roster, "fail_started": True, "heartbeat_max_age": 1.0,
                   "database_connection": database.url}

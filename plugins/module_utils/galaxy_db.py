@@ -36,11 +36,11 @@ DRIVER = "psycopg" if psycopg is not None else ("psycopg2" if psycopg2 is not No
 class Database:
     """An autocommit connection returning rows as dicts (psycopg 3, else psycopg2)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, connect_timeout: int = 10):
         if psycopg is not None:
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10, row_factory=dict_row)
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, row_factory=dict_row)
         else:
-            self.conn = psycopg2.connect(url, connect_timeout=10)
+            self.conn = psycopg2.connect(url, connect_timeout=connect_timeout)
             self.conn.autocommit = True
 
     def rows(self, sql: str, params: dict | None = None) -> list[dict]:

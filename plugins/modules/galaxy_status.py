@@ -122,6 +122,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.galaxyops.fleet.plugins.module_utils import galaxy_db as gdb
 from ansible_collections.galaxyops.fleet.plugins.module_utils import handler_jobs as hj
 from ansible_collections.galaxyops.fleet.plugins.module_utils import health
 from ansible_collections.galaxyops.fleet.plugins.module_utils import status_host as sh
@@ -166,42 +167,20 @@ def read_record(path: str, errors: list[str]) -> Record | None:
 
 def database_rows(plan: dict, procs: list[sh.Planned], timeout: float) -> tuple[list[dict], list[dict]]:
     """worker_process and job rows of this host's handlers, per Galaxy instance's database."""
-    import yaml  # only here: proxies need no PyYAML
-    try:
-        import psycopg
-        from psycopg.rows import dict_row
-
-        def connect(url):
-            return psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)), row_factory=dict_row)
-
-        def rows(conn, sql, params):
-            return list(conn.execute(sql, params).fetchall())
-    except ImportError:
-        import psycopg2
-        import psycopg2.extras
-
-        def connect(url):
-            conn = psycopg2.connect(url, connect_timeout=max(1, int(timeout)))
-            conn.autocommit = True
-            return conn
-
-        def rows(conn, sql, params):
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute(sql, params)
-                return [dict(r) for r in cur.fetchall()]
-
+    if gdb.DRIVER is None:
+        raise ImportError("no module named psycopg or psycopg2")
+    if gdb.yaml is None:
+        raise ImportError("no module named yaml")
     beats, jobs = [], []
     for instance in sorted({p.instance for p in procs}):
         names = sh.handler_names(p for p in procs if p.instance == instance)
-        path = plan["instances"][instance]["galaxy_config_file"]
-        with open(path, encoding="utf-8") as handle:
-            url = hj.conninfo(hj.database_connection(yaml.safe_load(handle), path))
-        conn = connect(url)
+        url = gdb.connection_url(plan["instances"][instance]["galaxy_config_file"], None)
+        database = gdb.Database(url, connect_timeout=max(1, int(timeout)))
         try:
-            beats += rows(conn, sh.HEARTBEAT_SQL, {"names": names})
-            jobs += rows(conn, sh.JOBS_SQL, {"names": names, "terminal": list(hj.TERMINAL_STATES)})
+            beats += database.rows(sh.HEARTBEAT_SQL, {"names": names})
+            jobs += database.rows(sh.JOBS_SQL, {"names": names, "terminal": list(hj.TERMINAL_STATES)})
         finally:
-            conn.close()
+            database.close()
     return beats, jobs
 
 

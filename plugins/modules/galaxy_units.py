@@ -17,6 +17,9 @@ description:
     they are job handlers whose server name the plan has nowhere any more (O(drain)), retire when they are
     web processes (gunicorn, reports) none of whose addresses a planned process of the host takes (O(retire)),
     and are stopped and removed at once otherwise.
+  - With O(state=takeover), only sorts the unit files of O(unit_dir) the collection did not write (RV(takeover)):
+    what the role checks on every host before any host is changed (a unit file the plan would overwrite that is
+    neither the collection's, nor Gravity's, nor named in O(replace_units) stops the run). Changes nothing.
   - With O(state=recorded), writes the record (O(path)) once the planned units are installed and the units
     O(forget) are removed. Units of Galaxy instances that are not in the plan are never touched.
   - The record keeps, for each process unit, its service type, server name, pools, binds and command, so
@@ -29,9 +32,10 @@ options:
   state:
     description:
       - C(query) returns the reconciliation.
+      - C(takeover) returns only RV(takeover).
       - C(recorded) writes the record.
     type: str
-    choices: [query, recorded]
+    choices: [query, takeover, recorded]
     default: query
   path:
     description: The record file.
@@ -191,7 +195,7 @@ takeover:
       once the planned units serve (C(stop), the running ones and running instances of their templates), disable and
       mask; C(conflicts) unit files the plan would overwrite that are neither Gravity's nor named in O(replace_units);
       C(gravity) every unit file recognised as Gravity's.
-  returned: state=query
+  returned: state=query or state=takeover
   type: dict
   sample: {adopt: [galaxy-celery.service, galaxy.target], replace: [galaxy-gunicorn.service],
            stop: [galaxy-gunicorn.service], conflicts: [], gravity: [galaxy-celery.service, galaxy-gunicorn.service, galaxy.target]}
@@ -213,7 +217,7 @@ from ansible_collections.galaxyops.fleet.plugins.module_utils import takeover as
 from ansible_collections.galaxyops.fleet.plugins.module_utils.unit_record import Process, Record, process_from_argv
 
 ARGUMENT_SPEC = {
-    "state": {"type": "str", "choices": ["query", "recorded"], "default": "query"},
+    "state": {"type": "str", "choices": ["query", "takeover", "recorded"], "default": "query"},
     "path": {"type": "path", "required": True},
     "record": {"type": "dict", "default": {}},
     "units": {"type": "dict", "default": {}},
@@ -341,23 +345,30 @@ def write_record(module: AnsibleModule, path: str, text: str) -> None:
     module.atomic_move(tmp, path)
 
 
+def takeover_of(module: AnsibleModule, plan: rc.HostPlan, record: Record) -> dict:
+    """The unit files of the host the collection did not write, sorted against the plan (module_utils/takeover)."""
+    files = foreign_files(module.params["unit_dir"], module.params["replace_units"])
+    recorded = [u for inst in record.instances.values() for u in inst.units] + [
+        os.path.basename(f) for inst in record.instances.values() for f in inst.files]
+    return tk.takeover(files, plan.unit_files + plan.targets, recorded, active_units(module, files),
+                       module.params["replace_units"]).as_dict()
+
+
 def run(module: AnsibleModule) -> dict:
     p = module.params
     plan = rc.host_plan(p["units"], p["instances"], rc.Paths(p["unit_dir"], p["environment_dir"]))
     record = Record.from_dict(p["record"])
     record = rc.with_legacy(record, legacy_processes(plan, record, p["unit_dir"]))
 
+    if p["state"] == "takeover":
+        return {"changed": False, "takeover": takeover_of(module, plan, record)}
     if p["state"] == "query":
         status = unit_status(module, plan.units + rc.stale_units(plan, record))
         changes = rc.Changes(unit_files=tuple(p["changed_unit_files"]), processes=tuple(p["changed_units"]),
                              instances=tuple(p["restart_instances"]))
         result = rc.reconcile(plan, record, status, drain=p["drain"], retire=p["retire"],
                               drain_pool=p["drain_pool"], changes=changes).as_dict()
-        files = foreign_files(p["unit_dir"], p["replace_units"])
-        recorded = [u for inst in record.instances.values() for u in inst.units] + [
-            os.path.basename(f) for inst in record.instances.values() for f in inst.files]
-        result["takeover"] = tk.takeover(files, plan.unit_files + plan.targets, recorded,
-                                         active_units(module, files), p["replace_units"]).as_dict()
+        result["takeover"] = takeover_of(module, plan, record)
         result["changed"] = False
         return result
 

@@ -125,3 +125,23 @@ def test_query_sorts_gravitys_units_for_the_take_over(tmp_path):
                               "galaxy.target"]
     assert out["stop"] == ["galaxy-gunicorn.service", "galaxy-handler@0.service", "galaxy-monitor.service"]
     assert "nginx.service" not in str(out)
+
+
+def test_takeover_state_names_conflicts_and_changes_nothing(tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    # a hand-written unit at a name the plan writes, not Gravity's and not named to replace: a conflict
+    (units / "galaxy-gunicorn.service").write_text("[Service]\nExecStart=/usr/local/bin/my-galaxy-web\n")
+    before = sorted(p.name for p in units.iterdir())
+    new = plan(1)
+    module = GravityHost(tmp_path, state="takeover", units=new["hosts"]["h1"]["units"], instances=new["instances"])
+    out = gu.run(module)
+    assert out["changed"] is False and set(out) == {"changed", "takeover"}
+    assert out["takeover"]["conflicts"] == ["galaxy-gunicorn.service"] and out["takeover"]["adopt"] == []
+    assert sorted(p.name for p in units.iterdir()) == before and not (tmp_path / "state").exists()
+    # named by the admin, the same file is adopted; the collection's own file is no conflict either
+    named = GravityHost(tmp_path, state="takeover", units=new["hosts"]["h1"]["units"], instances=new["instances"],
+                        replace_units=["galaxy-gunicorn*"])
+    assert gu.run(named)["takeover"]["adopt"] == ["galaxy-gunicorn.service"]
+    (units / "galaxy-gunicorn.service").write_text("# Ansible managed\n# galaxyops-fleet unit: Galaxy instance x\n")
+    assert gu.run(module)["takeover"]["conflicts"] == []

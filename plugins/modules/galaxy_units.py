@@ -17,8 +17,8 @@ description:
     they are job handlers whose server name the plan has nowhere any more (O(drain)), retire when they are
     web processes (gunicorn, reports) none of whose addresses a planned process of the host takes (O(retire)),
     and are stopped and removed at once otherwise.
-  - With O(state=takeover), only sorts the unit files of O(unit_dir) the collection did not write (RV(takeover)):
-    what the role checks on every host before any host is changed (a unit file the plan would overwrite that is
+  - With O(state=takeover), only sorts the unit files of O(unit_dir) the collection did not write (RV(takeover)),
+    which the role checks on every host before any host is changed (a unit file the plan would overwrite that is
     neither the collection's, nor Gravity's, nor named in O(replace_units) stops the run). Changes nothing.
   - With O(state=recorded), writes the record (O(path)) once the planned units are installed and the units
     O(forget) are removed. Units of Galaxy instances that are not in the plan are never touched.

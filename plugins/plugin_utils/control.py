@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.galaxyops.fleet.plugins.plugin_utils import restart_order as ro
+from ansible_collections.galaxyops.fleet.plugins.plugin_utils.restart_model import as_lists
 
 ACTIONS = ("start", "stop", "restart")
 #: What ``systemctl is-active`` prints for a unit that runs (or is on its way up).
@@ -69,7 +70,7 @@ class Control:
         return out or ["nothing selected"]
 
     def to_dict(self) -> dict[str, Any]:
-        out = ro.as_lists(asdict(self))
+        out = as_lists(asdict(self))
         out["lines"] = self.lines()
         out["changes"] = bool(self.stop or self.start)
         return out

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ansible_collections.galaxyops.fleet.plugins.plugin_utils import restart_lanes as rl
 # the records, and the plan read as them, live in restart_model; they are used as restart_order.X too
 from ansible_collections.galaxyops.fleet.plugins.plugin_utils.restart_model import (  # noqa: F401
-    Limits, Member, Order, Problems, Process, ServiceStep, Settings, Step, Wave, as_lists, health_request, members,
+    Limits, Member, Order, Problems, Process, ServiceStep, Settings, Step, Wave, health_request, members,
     processes,
 )
 

@@ -95,9 +95,24 @@ class Takeover:
     conflicts: list[str] = field(default_factory=list)  # unit files the plan would overwrite, not to be touched
     gravity: list[str] = field(default_factory=list)    # every unit file recognised as Gravity's
 
+    def lines(self) -> list[str]:
+        """What the take-over does on the host, a sentence per kind, for the play's output."""
+        out = []
+        if self.adopt:
+            out.append(f"adopts {', '.join(self.adopt)}: the collection writes its own unit file there, and the "
+                       "rolling restart moves each running process into it, one at a time")
+        if self.replace:
+            running = f" (running: {', '.join(self.stop)})" if self.stop else ""
+            out.append(f"leaves {', '.join(self.replace)}{running} as it is, since the plan has no such unit: stop, "
+                       "disable and mask it by hand once the planned units serve (docs/migrating.md)")
+        if self.conflicts:
+            out.append(f"refuses to overwrite {', '.join(self.conflicts)}: neither the collection's nor Gravity's, "
+                       "and not named in galaxy_systemd_replace_units")
+        return out
+
     def as_dict(self) -> dict:
         return {"adopt": self.adopt, "replace": self.replace, "stop": self.stop, "conflicts": self.conflicts,
-                "gravity": self.gravity}
+                "gravity": self.gravity, "lines": self.lines()}
 
 
 def _file_of(unit: str) -> str:

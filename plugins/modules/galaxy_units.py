@@ -194,11 +194,13 @@ takeover:
       processes restart into the new file with the rolling restart); C(replace) those the plan does not have, to stop
       once the planned units serve (C(stop), the running ones and running instances of their templates), disable and
       mask; C(conflicts) unit files the plan would overwrite that are neither Gravity's nor named in O(replace_units);
-      C(gravity) every unit file recognised as Gravity's.
+      C(gravity) every unit file recognised as Gravity's; C(lines) what the take-over does, a sentence per kind
+      (none once every unit is the collection's).
   returned: state=query or state=takeover
   type: dict
   sample: {adopt: [galaxy-celery.service, galaxy.target], replace: [galaxy-gunicorn.service],
-           stop: [galaxy-gunicorn.service], conflicts: [], gravity: [galaxy-celery.service, galaxy-gunicorn.service, galaxy.target]}
+           stop: [galaxy-gunicorn.service], conflicts: [], gravity: [galaxy-celery.service, galaxy-gunicorn.service, galaxy.target],
+           lines: ["adopts galaxy-celery.service, galaxy.target: the collection writes its own unit file there, ..."]}
 record:
   description: The record written (in check mode, that would be written).
   returned: state=recorded

@@ -76,4 +76,16 @@ def test_the_collections_own_and_masked_units_are_left_to_the_reconciliation():
     assert is_own(OWN)
     result = takeover(files, ["galaxy-gunicorn.service"], recorded=["galaxy-celery.service"], active={})
     assert result.as_dict() == {"adopt": [], "replace": [], "stop": [], "conflicts": [],
-                                "gravity": ["galaxy-celery.service"]}
+                                "gravity": ["galaxy-celery.service"], "lines": []}
+
+
+def test_lines_say_what_the_take_over_does_for_the_play_output():
+    active = {"galaxy-gunicorn.service": "active", "galaxy-celery.service": "active"}
+    planned = ["galaxy-gunicorn@.service", "galaxy-celery.service", "galaxy-handler@.service", "galaxy.target"]
+    lines = takeover(GRAVITY_HOST, planned, recorded=[], active=active).lines()
+    assert lines[0].startswith("adopts galaxy-celery.service, galaxy-handler@.service, galaxy.target: ")
+    assert lines[1].startswith("leaves galaxy-gunicorn.service (running: galaxy-gunicorn.service) as it is")
+    assert "by hand" in lines[1] and len(lines) == 2
+    refused = takeover([UnitFile("galaxy-gunicorn@.service", HAND)], ["galaxy-gunicorn@.service"], [], {}).lines()
+    assert refused == ["refuses to overwrite galaxy-gunicorn@.service: neither the collection's nor Gravity's, "
+                       "and not named in galaxy_systemd_replace_units"]

@@ -245,10 +245,12 @@ RELOAD_TIMEOUT = 10
 
 
 def read_text(path: str) -> str | None:
+    """The file's text, or None when it is gone: also a /proc/PID file of a process that exits while
+    it is read (the read then fails with ESRCH, ProcessLookupError: an old nginx worker, at any moment)."""
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 

@@ -188,3 +188,22 @@ def test_check_mode_holds_new_members_and_writes_nothing(monkeypatch, host):
     out = call(monkeypatch, {"plan": PLAN, "update_conf": False, "hold_new": True, **paths}, check_mode=True)
     assert out["joined_at_once"] == [W0, W1] and out["joining"] == [] and not out["changed"]
     assert calls == [] and not os.path.exists(paths["state_file"])
+
+
+def test_a_process_that_exits_while_its_proc_file_is_read_is_gone_not_an_error(monkeypatch, tmp_path):
+    # reading /proc/PID/stat of an nginx worker that exits at that moment fails with ESRCH
+    # (the molecule/rolling failure: "[Errno 3] No such process" while a member was put back)
+    class Exiting:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            raise ProcessLookupError(3, "No such process")
+
+    monkeypatch.setattr("builtins.open", lambda *a, **k: Exiting())
+    assert mod.read_text("/proc/4242/stat") is None
+    monkeypatch.setattr(mod.os, "listdir", lambda path: ["4242", "self"])
+    assert mod.children(1) == set()

@@ -38,17 +38,14 @@ class Site:
     """An enabled configuration file of nginx (a file of ``sites-enabled/`` or ``conf.d/``)."""
 
     path: str
-    #: the file it resolves to (the target of a ``sites-enabled`` link)
-    target: str
-    md5: str
     #: the file as its package shipped it (Debian's welcome page)
     shipped: bool
 
 
 def site(path: str, target: str, md5: str, sums: dict[str, str]) -> Site:
-    """A :class:`Site`: shipped when its content is what dpkg recorded for its target or for its own path."""
-    shipped = md5 != "" and md5 in (sums.get(target), sums.get(path))
-    return Site(path=path, target=target, md5=md5, shipped=shipped)
+    """A :class:`Site`: shipped when its content (``md5``) is what dpkg recorded for the file it resolves
+    to (``target``, the target of a ``sites-enabled`` link) or for its own path."""
+    return Site(path=path, shipped=md5 != "" and md5 in (sums.get(target), sums.get(path)))
 
 
 # ------------------------------------------------------------------ 3. the verdict

@@ -29,7 +29,7 @@ def test_a_link_to_the_untouched_default_site_is_shipped_an_edited_one_is_not():
 
 
 def sites(*paths_shipped):
-    return [ns.Site(path=p, target=p, md5="x", shipped=s) for p, s in paths_shipped]
+    return [ns.Site(path=p, shipped=s) for p, s in paths_shipped]
 
 
 def test_auto_restarts_an_nginx_that_serves_only_what_it_shipped():

@@ -10,8 +10,9 @@ sorts the unit files found on the host:
 - ``adopt``: a unit file of that kind whose name the plan gives the host too: the collection
   writes its own file there, and the running process restarts into it with the rolling restart;
 - ``replace``: one the plan does not have: its running units stop once the planned units serve,
-  then it is disabled and masked (a ``/dev/null`` link, so a later ``galaxyctl update`` writes
-  into nothing and ``systemctl start`` refuses it);
+  then its file is kept aside and its name masked (a ``/dev/null`` link, so a later ``galaxyctl
+  update`` writes into nothing and ``systemctl start`` refuses it; the role's entry point
+  ``replace`` does it);
 - ``conflicts``: a unit file the plan would overwrite that is neither the collection's, nor
   Gravity's, nor named to replace: refused, never touched.
 
@@ -58,6 +59,16 @@ def runs_galaxyctl(text: str) -> bool:
     return False
 
 
+def runs_handler(text: str) -> bool:
+    """Whether a service runs a Galaxy job handler (``galaxy-main``, ``--server-name``, Gravity's ``exec handler``)."""
+    for value in _values(text, "ExecStart"):
+        if "galaxy-main" in value or "--server-name" in value:
+            return True
+        if runs_galaxyctl(f"ExecStart={value}") and re.search(r"\bexec\b.*\bhandler", value):
+            return True
+    return False
+
+
 def is_own(text: str) -> bool:
     """A unit file the collection wrote (its marker in the first comment lines)."""
     head = [line for line in text.splitlines()[:6] if line.startswith("#")]
@@ -94,6 +105,7 @@ class Takeover:
     stop: list[str] = field(default_factory=list)       # running units of ``replace`` (template instances too)
     conflicts: list[str] = field(default_factory=list)  # unit files the plan would overwrite, not to be touched
     gravity: list[str] = field(default_factory=list)    # every unit file recognised as Gravity's
+    handlers: list[str] = field(default_factory=list)   # of ``replace``, those that run job handlers
 
     def lines(self) -> list[str]:
         """What the take-over does on the host, a sentence per kind, for the play's output."""
@@ -103,8 +115,12 @@ class Takeover:
                        "rolling restart moves each running process into it, one at a time")
         if self.replace:
             running = f" (running: {', '.join(self.stop)})" if self.stop else ""
-            out.append(f"leaves {', '.join(self.replace)}{running} as it is, since the plan has no such unit: stop, "
-                       "disable and mask it by hand once the planned units serve (docs/migrating.md)")
+            out.append(f"replaces {', '.join(self.replace)}{running}, which the plan does not have: once every planned "
+                       "unit serves, it stops, its file is kept in the collection's state directory and its name masked")
+        if self.handlers:
+            out.append(f"{', '.join(self.handlers)} run job handlers: the jobs and workflow invocations they had not "
+                       "started once stopped are orphans, handed back by galaxyops.fleet.orphans -e orphans_release=true "
+                       "(docs/handler-changes.md)")
         if self.conflicts:
             out.append(f"refuses to overwrite {', '.join(self.conflicts)}: neither the collection's nor Gravity's, "
                        "and not named in galaxy_systemd_replace_units")
@@ -112,7 +128,7 @@ class Takeover:
 
     def as_dict(self) -> dict:
         return {"adopt": self.adopt, "replace": self.replace, "stop": self.stop, "conflicts": self.conflicts,
-                "gravity": self.gravity, "lines": self.lines()}
+                "gravity": self.gravity, "handlers": self.handlers, "lines": self.lines()}
 
 
 def _file_of(unit: str) -> str:
@@ -139,6 +155,8 @@ def takeover(files: Iterable[UnitFile], planned_files: Iterable[str], recorded: 
             (out.adopt if told else out.conflicts).append(name)
         elif told:
             out.replace.append(name)
+            if runs_handler(unit.text):
+                out.handlers.append(name)
     replaced = set(out.replace)
     out.stop = sorted(u for u, state in active.items() if state in ("active", "activating", "reloading")
                       and (u in replaced or _file_of(u) in replaced))

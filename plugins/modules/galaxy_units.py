@@ -194,7 +194,8 @@ takeover:
       processes restart into the new file with the rolling restart); C(replace) those the plan does not have, to stop
       once the planned units serve (C(stop), the running ones and running instances of their templates), disable and
       mask; C(conflicts) unit files the plan would overwrite that are neither Gravity's nor named in O(replace_units);
-      C(gravity) every unit file recognised as Gravity's; C(lines) what the take-over does, a sentence per kind
+      C(gravity) every unit file recognised as Gravity's; C(handlers) those of C(replace) that run job handlers;
+      C(lines) what the take-over does, a sentence per kind
       (none once every unit is the collection's).
   returned: state=query or state=takeover
   type: dict

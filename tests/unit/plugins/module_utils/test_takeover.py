@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.galaxyops.fleet.plugins.module_utils.takeover import (
-    UnitFile, gravity_files, is_own, runs_galaxyctl, takeover)
+    UnitFile, gravity_files, is_own, runs_galaxyctl, runs_handler, takeover)
 
 
 def gravity_service(service: str, exec_args: str = "") -> str:
@@ -76,7 +76,7 @@ def test_the_collections_own_and_masked_units_are_left_to_the_reconciliation():
     assert is_own(OWN)
     result = takeover(files, ["galaxy-gunicorn.service"], recorded=["galaxy-celery.service"], active={})
     assert result.as_dict() == {"adopt": [], "replace": [], "stop": [], "conflicts": [],
-                                "gravity": ["galaxy-celery.service"], "lines": []}
+                                "gravity": ["galaxy-celery.service"], "handlers": [], "lines": []}
 
 
 def test_lines_say_what_the_take_over_does_for_the_play_output():
@@ -84,8 +84,23 @@ def test_lines_say_what_the_take_over_does_for_the_play_output():
     planned = ["galaxy-gunicorn@.service", "galaxy-celery.service", "galaxy-handler@.service", "galaxy.target"]
     lines = takeover(GRAVITY_HOST, planned, recorded=[], active=active).lines()
     assert lines[0].startswith("adopts galaxy-celery.service, galaxy-handler@.service, galaxy.target: ")
-    assert lines[1].startswith("leaves galaxy-gunicorn.service (running: galaxy-gunicorn.service) as it is")
-    assert "by hand" in lines[1] and len(lines) == 2
+    assert lines[1].startswith("replaces galaxy-gunicorn.service (running: galaxy-gunicorn.service), which the plan")
+    assert "masked" in lines[1]
+    assert "by hand" not in lines[1] and len(lines) == 2
     refused = takeover([UnitFile("galaxy-gunicorn@.service", HAND)], ["galaxy-gunicorn@.service"], [], {}).lines()
     assert refused == ["refuses to overwrite galaxy-gunicorn@.service: neither the collection's nor Gravity's, "
                        "and not named in galaxy_systemd_replace_units"]
+
+
+def test_replaced_job_handlers_are_named_with_what_becomes_of_their_jobs():
+    hand_handler = "[Service]\nExecStart=/opt/galaxy/venv/bin/galaxy-main -c galaxy.yml --server-name=main_%i\n"
+    assert runs_handler(hand_handler)
+    assert runs_handler(gravity_service("handler", "-i %i handler"))
+    assert not runs_handler(gravity_service("gunicorn")) and not runs_handler(HAND)
+    files = [UnitFile("galaxy-web.service", HAND), UnitFile("galaxy-main@.service", hand_handler)]
+    result = takeover(files, ["galaxy-gunicorn@.service"], [], {"galaxy-main@0.service": "active"},
+                      patterns=["galaxy-web*", "galaxy-main@*"])
+    assert result.replace == ["galaxy-web.service", "galaxy-main@.service"]
+    assert result.handlers == ["galaxy-main@.service"]
+    assert result.lines()[1].startswith("galaxy-main@.service run job handlers: ")
+    assert "galaxyops.fleet.orphans -e orphans_release=true" in result.lines()[1]

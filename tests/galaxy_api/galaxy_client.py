@@ -5,7 +5,8 @@ Subcommands (each prints JSON on stdout; progress goes to stderr):
 
   wait       wait until GET /api/version answers JSON with version_major
   bootstrap  with the bootstrap admin key: make sure a user exists, print its API key
-  run        history + upload + N x cat1, poll every job to a terminal state, summary
+  run        history + upload + N x cat1 (and, with --workflows M, M invocations of a one-step
+             workflow running cat1 on the upload), poll every job to a terminal state, summary
   submit     history + upload + N x cat1 without waiting (job ids for a later `poll`)
   stream     history + upload, then one cat1 every --every seconds until --stop-file exists,
              the jobs so far always in --output (for a later `poll`); for load during restarts
@@ -47,6 +48,8 @@ TERMINAL_STATES = frozenset(
 )
 # Answers worth retrying for idempotent requests (a proxy or a restarting process).
 TRANSIENT_STATUS = frozenset({502, 503, 504})
+# States after which a workflow invocation is not scheduled any further.
+INVOCATION_FINAL = frozenset({"scheduled", "cancelled", "failed"})
 UPLOAD_TOOL = "__DATA_FETCH__"
 DEFAULT_PASSWORD = "galaxy-test-only-password"  # test-only
 
@@ -214,6 +217,56 @@ def tool_payload(history_id: str, tool_id: str, dataset_id: str) -> dict[str, An
     }
 
 
+def workflow_definition(tool_id: str = "cat1", tool_version: str = "1.0.0") -> dict[str, Any]:
+    """A one-step workflow (Galaxy's .ga format): a dataset input, then `tool_id` on it."""
+    return {
+        "a_galaxy_workflow": "true",
+        "format-version": "0.1",
+        "name": f"galaxyops-fleet {tool_id}",
+        "annotation": "",
+        "tags": [],
+        "steps": {
+            "0": {
+                "id": 0, "type": "data_input", "label": "input", "name": "Input dataset", "tool_id": None,
+                "tool_state": json.dumps({"optional": False}), "inputs": [{"name": "input", "description": ""}],
+                "input_connections": {}, "outputs": [], "position": {"left": 0, "top": 0}, "annotation": "",
+                "workflow_outputs": [],
+            },
+            "1": {
+                "id": 1, "type": "tool", "tool_id": tool_id, "tool_version": tool_version, "name": tool_id,
+                "tool_state": json.dumps({"input1": {"__class__": "ConnectedValue"}}),
+                "input_connections": {"input1": {"id": 0, "output_name": "output"}}, "inputs": [],
+                "outputs": [{"name": "out_file1", "type": "input"}], "position": {"left": 200, "top": 0},
+                "annotation": "", "post_job_actions": {}, "workflow_outputs": [],
+            },
+        },
+    }
+
+
+def invocation_payload(history_id: str, dataset_id: str) -> dict[str, Any]:
+    """Body of POST /api/workflows/{id}/invocations: the dataset as the input of step 0."""
+    return {"history_id": history_id, "inputs_by": "step_index", "inputs": {"0": {"src": "hda", "id": dataset_id}}}
+
+
+def invocation_id_from(answer: Any) -> str:
+    """The invocation id of an invoke answer (one invocation, or a list of one)."""
+    first = answer[0] if isinstance(answer, list) and answer else answer
+    if not isinstance(first, Mapping) or "id" not in first:
+        raise GalaxyError(f"no invocation in answer: {json.dumps(answer)[:200]}")
+    return str(first["id"])
+
+
+def invocation_problems(invocations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A problem for every invocation that is not `scheduled` or ran no job."""
+    problems = []
+    for inv in invocations:
+        if inv.get("state") != "scheduled":
+            problems.append(f"workflow invocation {inv.get('id')} ended {inv.get('state')}")
+        elif not inv.get("job_ids"):
+            problems.append(f"workflow invocation {inv.get('id')} is scheduled but ran no job")
+    return problems
+
+
 def job_ids_from(answer: Mapping[str, Any]) -> list[str]:
     """Job ids from a tool run or fetch answer; GalaxyError if there is none."""
     ids = [j["id"] for j in answer.get("jobs") or [] if isinstance(j, Mapping) and "id" in j]
@@ -341,6 +394,37 @@ class GalaxyClient:
     def run_tool(self, history_id: str, tool_id: str, dataset_id: str) -> list[str]:
         answer = self.request("POST", "/api/tools", body=tool_payload(history_id, tool_id, dataset_id))
         return job_ids_from(answer)
+
+    def invoke_workflows(self, history_id: str, dataset_id: str, count: int, tool_id: str = "cat1") -> list[str]:
+        """Import the one-step workflow once, invoke it `count` times on the dataset: invocation ids."""
+        if count <= 0:
+            return []
+        workflow = self.request("POST", "/api/workflows", body={"workflow": workflow_definition(tool_id)})
+        ids = [invocation_id_from(self.request("POST", f"/api/workflows/{workflow['id']}/invocations",
+                                               body=invocation_payload(history_id, dataset_id)))
+               for _ in range(count)]
+        log(f"invoked workflow {workflow['id']} {count} time(s): {', '.join(ids)}")
+        return ids
+
+    def wait_invocations(self, invocation_ids: Sequence[str], timeout: float = 600.0,
+                         interval: float = 2.0) -> list[dict[str, Any]]:
+        """Poll each invocation until it is scheduled (or cancelled, failed, timeout): id, state, job ids."""
+        start = time.monotonic()
+        out = []
+        for inv_id in invocation_ids:
+            state = None
+            while True:
+                try:
+                    state = self.request("GET", f"/api/invocations/{inv_id}", retries=5).get("state")
+                except GalaxyError as exc:
+                    log(f"invocation poll failed, retrying: {exc}")
+                if state in INVOCATION_FINAL or time.monotonic() - start > timeout:
+                    break
+                time.sleep(interval)
+            jobs = self.request("GET", "/api/jobs", params={"invocation_id": inv_id}, retries=5) or []
+            out.append({"id": inv_id, "state": state if state in INVOCATION_FINAL else f"timeout:{state}",
+                        "job_ids": [str(j["id"]) for j in jobs if isinstance(j, Mapping) and "id" in j]})
+        return out
 
     def admin_jobs(self, history_id: str) -> list[dict[str, Any]]:
         """Admin job list of one history: every job with its state and handler."""
@@ -485,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_checks(p)
     p.add_argument("--jobs", type=int, default=5)
     p.add_argument("--tool", default="cat1")
+    p.add_argument("--workflows", type=int, default=0, help="invocations of a one-step workflow running --tool")
     p = sub.add_parser("submit", help="upload + N jobs, print job ids")
     _add_common(p)
     p.add_argument("--jobs", type=int, default=5)
@@ -512,11 +597,16 @@ def _emit(data: Mapping[str, Any], output: str | None = None) -> None:
 
 
 def _finish(client: GalaxyClient, args: argparse.Namespace, history_id: str, job_ids: Sequence[str],
-            started: float | None = None) -> int:
+            started: float | None = None, invocation_ids: Sequence[str] = ()) -> int:
+    invocations = client.wait_invocations(invocation_ids, timeout=args.timeout) if invocation_ids else []
+    job_ids = list(job_ids) + [j for inv in invocations for j in inv["job_ids"]]
     jobs = client.poll(history_id, job_ids, timeout=args.timeout)
     summary = summarize(jobs, parse_expectations(args.expect), parse_min_handlers(args.min_handlers),
                         client.failed_requests)
     summary["history_id"] = history_id
+    summary["invocations"] = invocations
+    summary["problems"].extend(invocation_problems(invocations))
+    summary["ok"] = not summary["problems"]
     if started is not None:
         summary["wall_s"] = round(time.monotonic() - started, 2)
     _emit(summary, args.output)
@@ -552,7 +642,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             started = time.monotonic()
             submitted = client.submit(args.jobs, args.tool)
-            return _finish(client, args, submitted["history_id"], submitted["job_ids"], started)
+            invocations = client.invoke_workflows(submitted["history_id"], submitted["dataset_id"], args.workflows,
+                                                  args.tool)
+            return _finish(client, args, submitted["history_id"], submitted["job_ids"], started, invocations)
         if args.command == "poll":
             with (sys.stdin if args.submitted == "-" else open(args.submitted, encoding="utf-8")) as fh:
                 submitted = json.load(fh)

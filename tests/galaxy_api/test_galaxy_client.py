@@ -82,6 +82,36 @@ def test_payloads_name_the_history_tool_and_input():
     assert run["tool_id"] == "cat1" and run["inputs"]["input1"] == {"src": "hda", "id": "d1"}
 
 
+def test_workflow_connects_the_input_to_the_tool_and_the_invocation_names_it():
+    wf = gc.workflow_definition("cat1")
+    tool = wf["steps"]["1"]
+    assert wf["a_galaxy_workflow"] == "true" and wf["steps"]["0"]["type"] == "data_input"
+    assert tool["tool_id"] == "cat1" and tool["input_connections"]["input1"] == {"id": 0, "output_name": "output"}
+    assert json.loads(tool["tool_state"])["input1"] == {"__class__": "ConnectedValue"}
+    body = gc.invocation_payload("h1", "d1")
+    assert body["inputs_by"] == "step_index" and body["inputs"]["0"] == {"src": "hda", "id": "d1"}
+    assert gc.invocation_id_from({"id": "i1"}) == "i1" and gc.invocation_id_from([{"id": "i2"}]) == "i2"
+    with pytest.raises(gc.GalaxyError):
+        gc.invocation_id_from([])
+
+
+def test_invocations_not_scheduled_or_without_jobs_are_problems():
+    assert gc.invocation_problems([{"id": "i1", "state": "scheduled", "job_ids": ["j"]}]) == []
+    assert gc.invocation_problems([{"id": "i1", "state": "failed", "job_ids": []},
+                                   {"id": "i2", "state": "scheduled", "job_ids": []},
+                                   {"id": "i3", "state": "timeout:new", "job_ids": []}]) == [
+        "workflow invocation i1 ended failed", "workflow invocation i2 is scheduled but ran no job",
+        "workflow invocation i3 ended timeout:new"]
+
+
+def test_wait_invocations_polls_until_scheduled_then_lists_its_jobs(fake):
+    _Fake.answers = [(200, b'{"id": "i1", "state": "new"}'), (200, b'{"id": "i1", "state": "scheduled"}'),
+                     (200, b'[{"id": "j9"}]')]
+    got = gc.GalaxyClient(fake, key="k").wait_invocations(["i1"], timeout=10, interval=0.01)
+    assert got == [{"id": "i1", "state": "scheduled", "job_ids": ["j9"]}]
+    assert _Fake.seen[-1][1] == "/api/jobs?invocation_id=i1"
+
+
 # --- summary ------------------------------------------------------------------------------------
 
 def test_summary_all_ok_and_in_the_right_pools():

@@ -416,6 +416,26 @@ def ensure_nspawn_run() -> None:
     remember_mount(str(NSPAWN_RUN))
 
 
+# Each booted host's systemd, journald, logind, udev and dbus take inotify instances of root's
+# per-user limit (Debian's default 128): about 21 hosts exhaust it and the next host's systemd dies
+# at boot with "Failed to allocate manager object". Raised (never lowered) for every host of the
+# machine, this run's included.
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_PER_HOST = 16
+
+
+def ensure_inotify(hosts: int) -> None:
+    """Raise fs.inotify.max_user_instances to room for ``hosts`` test hosts besides the machine's own."""
+    try:
+        current = int(INOTIFY_INSTANCES.read_text().strip())
+    except (OSError, ValueError):
+        return
+    wanted = 128 + INOTIFY_PER_HOST * hosts
+    if current < wanted:
+        INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+        log(f"raised fs.inotify.max_user_instances from {current} to {wanted} for {hosts} host(s)")
+
+
 def ensure_netns_dir() -> None:
     if not Path("/run/netns").is_dir() or not is_mount(Path("/run/netns")):
         # "ip netns add" turns /run/netns into a mount point of its own; remember that it was us.
@@ -666,6 +686,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ensure_bridge()
         ensure_nspawn_run()
         current = {s["id"]: s for s in all_states()}
+        ensure_inotify(len(set(current) | {s["id"] for s in specs}))
         fresh, kept = [], []
         for spec in specs:
             st = current.get(spec["id"])

@@ -597,13 +597,15 @@ def _emit(data: Mapping[str, Any], output: str | None = None) -> None:
 
 
 def _finish(client: GalaxyClient, args: argparse.Namespace, history_id: str, job_ids: Sequence[str],
-            started: float | None = None, invocation_ids: Sequence[str] = ()) -> int:
+            started: float | None = None, invocation_ids: Sequence[str] = (), dataset_id: str | None = None) -> int:
     invocations = client.wait_invocations(invocation_ids, timeout=args.timeout) if invocation_ids else []
     job_ids = list(job_ids) + [j for inv in invocations for j in inv["job_ids"]]
     jobs = client.poll(history_id, job_ids, timeout=args.timeout)
     summary = summarize(jobs, parse_expectations(args.expect), parse_min_handlers(args.min_handlers),
                         client.failed_requests)
     summary["history_id"] = history_id
+    if dataset_id:
+        summary["dataset_id"] = dataset_id
     summary["invocations"] = invocations
     summary["problems"].extend(invocation_problems(invocations))
     summary["ok"] = not summary["problems"]
@@ -644,7 +646,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             submitted = client.submit(args.jobs, args.tool)
             invocations = client.invoke_workflows(submitted["history_id"], submitted["dataset_id"], args.workflows,
                                                   args.tool)
-            return _finish(client, args, submitted["history_id"], submitted["job_ids"], started, invocations)
+            return _finish(client, args, submitted["history_id"], submitted["job_ids"], started, invocations,
+                           submitted["dataset_id"])
         if args.command == "poll":
             with (sys.stdin if args.submitted == "-" else open(args.submitted, encoding="utf-8")) as fh:
                 submitted = json.load(fh)
